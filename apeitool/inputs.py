@@ -1,0 +1,222 @@
+"""Reading what users hand us: raw tables, acpidump text, iasl .dsl raw dumps, hex dumps, stdin, sysfs.
+
+read_input(path) returns a list of InputItem(label, data): one per table found. Detection order:
+raw binary table (known signature), acpidump text, an iasl .dsl's "Raw Table Data", xxd, hexdump -C,
+offset-prefixed hex lines, and bare hex digits.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from typing import List, Optional
+
+from .errors import InputError
+from .tables import looks_like_table, supported_signatures
+
+MAX_INPUT = 1 << 30  # refuse to slurp more than 1 GiB of input
+
+
+@dataclass
+class InputItem:
+    label: str          # file name, with [SIG] or [SIG#n] for tables picked out of a dump
+    data: bytes
+    signature: Optional[str] = None
+
+
+def read_bytes(path: str) -> bytes:
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(MAX_INPUT + 1)
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", source=path)
+    except OSError as e:
+        raise InputError(e.strerror or str(e), source=path)
+    if len(data) > MAX_INPUT:
+        raise InputError("input larger than 1 GiB", source=path)
+    return data
+
+
+_ACPIDUMP_HEAD = re.compile(r"^\s*([A-Za-z0-9_!\-]{4}) @ 0x[0-9A-Fa-f]+\s*$")
+_OFFSET_LINE = re.compile(r"^\s*([0-9A-Fa-f]{4,16}):?\s+(.*)$")
+_HEXDUMP_C = re.compile(r"^([0-9A-Fa-f]{6,16})\s\s(.*?)\s*(\|.*\|)?\s*$")
+_HEX2 = re.compile(r"^[0-9A-Fa-f]{2}$")
+_HEX4 = re.compile(r"^[0-9A-Fa-f]{4}$")
+
+
+def _line_bytes(rest: str) -> Optional[bytes]:
+    """Hex bytes at the start of a dump line, up to the gap before its ASCII column."""
+    # the ASCII column (or a // comment) follows a run of two or more spaces
+    head = re.split(r"\s{2,}|\s*//", rest.strip(), maxsplit=1)[0]
+    tokens = head.split()
+    if not tokens:
+        return None
+    if all(_HEX2.match(t) for t in tokens):
+        return bytes(int(t, 16) for t in tokens)
+    if all(_HEX4.match(t) or _HEX2.match(t) for t in tokens):  # xxd groups
+        return bytes.fromhex("".join(tokens))
+    return None
+
+
+def _parse_offset_lines(lines, what: str, label: str) -> bytes:
+    """Lines 'OFFSET: XX XX ...' whose offsets must run on without gaps."""
+    out = bytearray()
+    for n, line in lines:
+        m = _OFFSET_LINE.match(line)
+        if not m:
+            continue
+        off = int(m.group(1), 16)
+        chunk = _line_bytes(m.group(2))
+        if chunk is None:
+            continue
+        if off != len(out):
+            raise InputError(f"{what}: line {n} has offset 0x{off:X}, expected 0x{len(out):X}",
+                             source=label)
+        out += chunk
+    return bytes(out)
+
+
+def _acpidump(text: str, label: str) -> List[InputItem]:
+    items, current, sig = [], None, None
+    lines = text.splitlines()
+    for n, line in enumerate(lines, 1):
+        m = _ACPIDUMP_HEAD.match(line)
+        if m:
+            if current is not None:
+                items.append((sig, current))
+            sig, current = m.group(1), []
+            continue
+        if current is not None:
+            current.append((n, line))
+    if current is not None:
+        items.append((sig, current))
+    out, seen = [], {}
+    for sig, body in items:
+        data = _parse_offset_lines(body, f"acpidump table {sig}", label)
+        seen[sig] = seen.get(sig, 0) + 1
+        out.append(InputItem(f"{label}[{sig}]", data, sig))
+    # number repeated signatures (SSDTs) so each label names one table
+    counts = {}
+    for item in out:
+        if seen[item.signature] > 1:
+            counts[item.signature] = counts.get(item.signature, 0) + 1
+            item.label = f"{label}[{item.signature}#{counts[item.signature]}]"
+    return out
+
+
+def _hexdump_c(lines, label: str) -> Optional[bytes]:
+    """`hexdump -C` / `od`-like output, including '*' lines for repeated rows."""
+    out = bytearray()
+    last = None
+    pending_repeat = False
+    matched = 0
+    for n, line in lines:
+        if line.strip() == "*":
+            pending_repeat = True
+            continue
+        m = _HEXDUMP_C.match(line)
+        if not m:
+            if re.match(r"^[0-9A-Fa-f]{6,16}\s*$", line.strip()):  # final offset line
+                end = int(line.strip(), 16)
+                if pending_repeat and last is not None:
+                    while len(out) + len(last) <= end:
+                        out += last
+                    pending_repeat = False
+            continue
+        off = int(m.group(1), 16)
+        tokens = m.group(2).split()
+        if not tokens or not all(_HEX2.match(t) for t in tokens):
+            continue
+        if pending_repeat and last is not None:
+            while len(out) < off:
+                out += last
+            pending_repeat = False
+        if off != len(out):
+            raise InputError(f"hexdump: line {n} has offset 0x{off:X}, expected 0x{len(out):X}",
+                             source=label)
+        last = bytes(int(t, 16) for t in tokens)
+        out += last
+        matched += 1
+    return bytes(out) if matched else None
+
+
+def parse_text(text: str, label: str) -> List[InputItem]:
+    """Tables from text: acpidump output, iasl .dsl, xxd, hexdump -C, or bare hex."""
+    lines = list(enumerate(text.splitlines(), 1))
+    if any(_ACPIDUMP_HEAD.match(line) for _, line in lines):
+        return _acpidump(text, label)
+    if "Raw Table Data:" in text:
+        start = text.index("Raw Table Data:")
+        tail = list(enumerate(text[start:].splitlines(), 1))
+        data = _parse_offset_lines(tail, "iasl raw table data", label)
+        return [InputItem(label, data)]
+    if any(re.match(r"^[0-9A-Fa-f]{6,16}\s\s[0-9A-Fa-f]{2}\s", line) for _, line in lines):
+        data = _hexdump_c(lines, label)
+        if data:
+            return [InputItem(label, data)]
+    if any(_OFFSET_LINE.match(line) and _line_bytes(_OFFSET_LINE.match(line).group(2))
+           for _, line in lines):
+        return [InputItem(label, _parse_offset_lines(lines, "hex dump", label))]
+    bare = re.sub(r"(0x|\\x|[\s,:])", "", text)
+    if bare and re.fullmatch(r"[0-9A-Fa-f]+", bare) and len(bare) % 2 == 0:
+        return [InputItem(label, bytes.fromhex(bare))]
+    raise InputError("not an ACPI table, acpidump output or hex dump", source=label)
+
+
+def _is_text(data: bytes) -> bool:
+    sample = data[:4096]
+    if b"\0" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(sample) - 3  # a multi-byte character cut at the sample's end
+    return True
+
+
+def split_input(data: bytes, label: str) -> List[InputItem]:
+    """Recognise the form of `data` and return the tables in it (still undecoded)."""
+    if not data:
+        raise InputError("empty input", source=label)
+    if looks_like_table(data):
+        return [InputItem(label, data, data[:4].decode("latin-1"))]
+    if _is_text(data):
+        items = parse_text(data.decode("utf-8", "replace"), label)
+        for item in items:
+            if item.signature is None and len(item.data) >= 4:
+                item.signature = item.data[:4].decode("latin-1")
+        return items
+    if len(data) >= 36 and re.fullmatch(rb"[A-Z0-9_]{4}", data[:4]):
+        shown = data[:4].decode("latin-1")
+        raise InputError(f"offset 0x0: header.signature: unsupported table signature '{shown}' "
+                         f"(supported: {', '.join(supported_signatures())})", source=label)
+    raise InputError("not an ACPI table (no known signature at offset 0), acpidump output or hex dump",
+                     source=label)
+
+
+def select_tables(items: List[InputItem], table: Optional[str], label: str) -> List[InputItem]:
+    """Pick tables by signature (--table); from a whole dump keep the ones we can decode."""
+    if table:
+        wanted = table.upper()
+        picked = [i for i in items if (i.signature or "").upper() == wanted]
+        if not picked:
+            found = ", ".join(sorted({i.signature or "?" for i in items})) or "none"
+            raise InputError(f"no {wanted} table in the input (found: {found})", source=label)
+        return picked
+    if len(items) > 1:
+        usable = [i for i in items if i.signature in supported_signatures()]
+        if not usable:
+            found = ", ".join(sorted({i.signature or "?" for i in items}))
+            raise InputError(f"no supported table in the input (found: {found}; supported: "
+                             f"{', '.join(supported_signatures())})", source=label)
+        return usable
+    return items
+
+
+def read_input(path: str, table: Optional[str] = None) -> List[InputItem]:
+    """Read `path` ('-' for stdin) and return its tables, filtered by signature when `table` is set."""
+    label = "<stdin>" if path == "-" else path
+    return select_tables(split_input(read_bytes(path), label), table, label)
