@@ -46,7 +46,7 @@ class ApeiGroup(click.Group):
                   f"and please report it)", 3)
 
 
-@click.group(cls=ApeiGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="apeitool", cls=ApeiGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="apeitool")
 def main():
     """Decode, build, validate and diff ACPI APEI tables and UEFI CPER records.
@@ -144,7 +144,13 @@ def write(output: str, data):
 
 @main.group()
 def build():
-    """Build tables from YAML/JSON specs (decode's json/yaml output is a valid spec)."""
+    """Build tables from YAML/JSON specs (decode's json/yaml output is a valid spec).
+
+    \b
+    Examples:
+      apeitool build hest -o hest.aml                # built-in QEMU-virt HEST
+      apeitool build hest my-hest.yaml -o hest.aml
+    """
 
 
 @build.command("hest")

@@ -66,7 +66,11 @@ def _construct_path(err: ConstructError) -> str:
     m = _PATH_RE.search(path)
     if not m:
         return ""
-    return ".".join(p for p in m.group(1).split(" -> ") if p)
+    parts = []
+    for p in m.group(1).split(" -> "):
+        if p and (not parts or parts[-1] != p):  # nested Renamed wrappers repeat a name
+            parts.append(p)
+    return ".".join(parts)
 
 
 def _message(err: ConstructError) -> str:

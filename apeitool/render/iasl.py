@@ -82,7 +82,7 @@ def _dump(out: list, table: bytes, base: int, struct) -> None:
             text += f"{value:0{size * 2}X}"
         out.append(text + "\n")
         if isinstance(leaf, BitFlags) and "(decoded below)" in label:
-            for _flag, bit, flag_label in leaf.bits:
+            for flag_label, bit in leaf.iasl_bits:
                 out.append(_flag_line(flag_label) + f"{value >> bit & 1:X}\n")
         pos += size
 

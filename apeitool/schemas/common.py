@@ -67,12 +67,13 @@ class NamedEnum(Adapter):
 class BitFlags(Adapter):
     """A little-endian flags field decoded to named booleans plus the raw value of the other bits.
 
-    bits: list of (model name, bit number, iasl label or None).
+    bits: list of (model name, bit number, iasl label or None[, bit iasl shows under that label]).
     """
 
     def __init__(self, subcon, bits):
         super().__init__(subcon)
-        self.bits = list(bits)
+        self.iasl_bits = [(b[2], b[3] if len(b) > 3 else b[1]) for b in bits if b[2]]
+        self.bits = [tuple(b[:3]) for b in bits]
         self.known_mask = 0
         for _name, bit, _label in self.bits:
             self.known_mask |= 1 << bit

@@ -19,8 +19,9 @@ HestBody = Struct(
 
 # Flags of the machine-check types: bit 2 GHES_ASSIST is reserved when FIRMWARE_FIRST is set.
 MC_FLAGS = [("firmware_first", 0, "Firmware First"), ("ghes_assist", 2, "GHES Assist")]
-# Flags of the AER types: GLOBAL makes Bus/Device/Function ignored.
-AER_FLAGS = [("firmware_first", 0, "Firmware First"), ("global", 1, "Global")]
+# Flags of the AER types: GLOBAL (bit 1) makes Bus/Device/Function ignored.
+# The fourth item is the bit iasl 20200925 prints under the label: its table says FLAG0 for "Global".
+AER_FLAGS = [("firmware_first", 0, "Firmware First"), ("global", 1, "Global", 0)]
 
 SourceType = NamedEnum(U16, "hest_type")
 

@@ -17,6 +17,9 @@ _CODECS = {
 }
 
 
+MAX_TABLE_LENGTH = 16 << 20  # no APEI table comes near this; larger means "not a raw table"
+
+
 def supported_signatures():
     return sorted(_CODECS)
 
@@ -30,10 +33,10 @@ def codec(signature: str):
 
 def looks_like_table(data: bytes) -> bool:
     """A known signature and a plausible Table Length: enough to call raw input a table."""
-    if len(data) < 8:
+    if len(data) < 4 or data[:4].decode("latin-1") not in _CODECS:
         return False
-    sig = data[:4].decode("latin-1")
-    return sig in _CODECS
+    # text that starts with a signature ("HEST @ 0x..." in acpidump output) declares an absurd length
+    return len(data) < 8 or int.from_bytes(data[4:8], "little") < MAX_TABLE_LENGTH
 
 
 def decode_table(data: bytes):

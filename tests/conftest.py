@@ -1,0 +1,44 @@
+"""Shared test helpers: the corpus beside the repo (optional), the iasl oracle (optional)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CORPUS = Path(os.environ.get("APEITOOL_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+
+def corpus_files(*patterns):
+    """Corpus files matching glob patterns; [] when the corpus is absent (a user's clone)."""
+    if not CORPUS.is_dir():
+        return []
+    out = []
+    for pattern in patterns:
+        out.extend(sorted(CORPUS.glob(pattern)))
+    return out
+
+
+def corpus_params(*patterns):
+    """pytest params for corpus files, one skipped placeholder when the corpus is absent."""
+    files = corpus_files(*patterns)
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"corpus not present at {CORPUS}"))]
+    return [pytest.param(f, id=str(f.relative_to(CORPUS))) for f in files]
+
+
+HEST_PATTERNS = ("real/*HEST*.dat", "qemu/HEST*.dat", "iasl/template/hest*.aml",
+                 "iasl/ghesv2/hest*.aml", "iasl/subtypes/hest*.aml")
+
+IASL = shutil.which("iasl")
+needs_iasl = pytest.mark.skipif(IASL is None, reason="iasl (acpica-tools) not installed")
+
+
+def run_iasl(args, cwd, timeout=30):
+    """iasl under a time limit and a 16 MiB output-file limit: it loops on some malformed tables."""
+    cmd = ["bash", "-c", 'ulimit -f 32768; exec timeout %d iasl "$@"' % timeout, "iasl", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
