@@ -7,10 +7,8 @@ The result compiles back with `iasl` (its compiler rewrites the creator ID/revis
 """
 from __future__ import annotations
 
-from construct import Default
-
 from .. import names
-from ..schemas.common import BitFlags, FixedName, NamedEnum, fields, unwrap
+from ..schemas.common import BitFlags, FixedName, NamedEnum, fields, leaf
 from ..schemas.gas import Gas
 from ..schemas.header import SdtHeader, checksum_byte
 from ..schemas.notify import Notify
@@ -37,14 +35,6 @@ def _repair(raw: bytes) -> str:
     return "".join(out)
 
 
-def _leaf(sc):
-    """The construct doing the work under Default/Renamed wrappers."""
-    inner = unwrap(sc)
-    while isinstance(inner, Default):
-        inner = unwrap(inner.subcon)
-    return inner
-
-
 def _dump(out: list, table: bytes, base: int, struct) -> None:
     """AcpiDmDumpTable for one fixed-size structure at `base`."""
     last_blank = False
@@ -52,19 +42,19 @@ def _dump(out: list, table: bytes, base: int, struct) -> None:
     for name, sc, label in fields(struct):
         size = sc.sizeof()
         raw = table[pos:pos + size]
-        leaf = _leaf(sc)
-        if hasattr(leaf, "subcons"):
+        inner = leaf(sc)
+        if hasattr(inner, "subcons"):
             if not last_blank:
                 out.append("\n")
-            out.append(_line(pos, size, label) + f"[{BLOCK_TITLES[id(leaf)]}]\n")
-            _dump(out, table, pos, leaf)
+            out.append(_line(pos, size, label) + f"[{BLOCK_TITLES[id(inner)]}]\n")
+            _dump(out, table, pos, inner)
             out.append("\n")
             last_blank = True
             pos += size
             continue
         value = int.from_bytes(raw, "little")
         text = _line(pos, size, label)
-        if isinstance(leaf, FixedName):
+        if isinstance(inner, FixedName):
             shown = _repair(raw)
             if name == "signature":
                 desc = names.TABLE_DESCRIPTION_IASL.get(raw.decode("latin-1"))
@@ -76,13 +66,13 @@ def _dump(out: list, table: bytes, base: int, struct) -> None:
             right = checksum_byte(table)
             if right != value:
                 text += f"     /* Incorrect checksum, should be {right:02X} */"
-        elif isinstance(leaf, NamedEnum) and names.iasl_name(leaf.kind, value) is not None:
-            text += f"{value:0{size * 2}X} [{names.iasl_name(leaf.kind, value)}]"
+        elif isinstance(inner, NamedEnum) and names.iasl_name(inner.kind, value) is not None:
+            text += f"{value:0{size * 2}X} [{names.iasl_name(inner.kind, value)}]"
         else:
             text += f"{value:0{size * 2}X}"
         out.append(text + "\n")
-        if isinstance(leaf, BitFlags) and "(decoded below)" in label:
-            for flag_label, bit in leaf.iasl_bits:
+        if isinstance(inner, BitFlags) and "(decoded below)" in label:
+            for flag_label, bit in inner.iasl_bits:
                 out.append(_flag_line(flag_label) + f"{value >> bit & 1:X}\n")
         pos += size
 

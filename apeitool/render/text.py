@@ -5,19 +5,10 @@ field shows with its label and byte offset. Plain text (no colour) when not writ
 """
 from __future__ import annotations
 
-from construct import Default
-
 from .. import names
-from ..schemas.common import BitFlags, FixedName, NamedEnum, fields, unwrap
+from ..schemas.common import BitFlags, FixedName, NamedEnum, fields, leaf
 from ..schemas.header import SdtHeader
 from ..tables import codec
-
-
-def _leaf(sc):
-    inner = unwrap(sc)
-    while isinstance(inner, Default):
-        inner = unwrap(inner.subcon)
-    return inner
 
 
 def _num(value: int, size: int) -> str:
@@ -58,14 +49,14 @@ def add_struct(tree, struct, obj: dict, offset: int):
     pos = offset
     for name, sc, label in fields(struct):
         size = sc.sizeof()
-        leaf = _leaf(sc)
+        inner = leaf(sc)
         value = obj.get(name)
         head = f"[dim]{pos:04X}[/dim] {_label(label, name)}"
-        if hasattr(leaf, "subcons"):
+        if hasattr(inner, "subcons"):
             sub = tree.add(head)
-            add_struct(sub, leaf, value or {}, pos)
+            add_struct(sub, inner, value or {}, pos)
         else:
-            tree.add(f"{head}: {_escape(_value(leaf, value, size))}")
+            tree.add(f"{head}: {_escape(_value(inner, value, size))}")
         pos += size
 
 

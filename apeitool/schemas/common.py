@@ -163,6 +163,15 @@ def unwrap(subcon):
     return subcon
 
 
+def leaf(subcon):
+    """The construct doing the work under Renamed/Default wrappers (what renderers dispatch on)."""
+    from construct import Default
+    inner = unwrap(subcon)
+    while isinstance(inner, Default):
+        inner = unwrap(inner.subcon)
+    return inner
+
+
 def fields(struct):
     """(name, subcon, iasl label) for each named field of a Struct, in layout order."""
     out = []

@@ -148,7 +148,7 @@ def build_body(model: dict) -> bytes:
 
 def text_tree(root, model: dict, add_struct):
     """The HEST part of the text renderer: count, then each source with its banks."""
-    from ..names import HEST_TYPE_SPEC, NOTIFY_TYPE
+    from ..names import HEST_TYPE_SPEC
     from ..schemas.hest import HEST_HEADER_SIZE as offset
     sources = model.get("sources", [])
     count = model.get("error_source_count")
