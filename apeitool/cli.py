@@ -12,8 +12,8 @@ import click
 
 from . import __version__
 
-# decode/build kinds -> ACPI signature (more kinds arrive with CPER, BERT, EINJ, ERST)
-TABLE_KINDS = {"hest": "HEST"}
+# decode/build kinds -> ACPI signature (CPER records and status blocks arrive with their issue)
+TABLE_KINDS = {"hest": "HEST", "bert": "BERT", "einj": "EINJ", "erst": "ERST"}
 FORMATS = ["text", "json", "yaml", "iasl"]
 
 
@@ -153,31 +153,42 @@ def build():
     """
 
 
-@build.command("hest")
-@click.argument("spec", required=False, metavar="[SPEC]")
-@click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
-              help="Output file ('-' for stdout). Written atomically.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["binary", "hex", "iasl", "json", "yaml"]),
-              default="binary", show_default=True,
-              help="binary: the table; hex: a hex dump; iasl: iasl source (compiles with iasl); "
-                   "json/yaml: the spec with every derived field filled in.")
-def build_hest(spec, output, fmt):
-    """Build a HEST from SPEC (YAML or JSON; '-' for stdin).
+def _build_command(kind: str, has_example: bool):
+    """One `build KIND` command per table kind; they differ only in words."""
+    sig = TABLE_KINDS[kind]
+    spec_arg = "[SPEC]" if has_example else "SPEC"
+    example = ("\n\n    Without SPEC, builds the built-in example: the HEST of QEMU's arm64 virt\n"
+               "    machine (two GHESv2 sources, notified by SEA and GPIO-Signal)." if has_example else "")
+    article = "an" if sig[0] in "AEIOU" else "a"
+    doc = f"""Build {article} {sig} from {spec_arg} (YAML or JSON; '-' for stdin).{example}
 
-    Without SPEC, builds the built-in example: a QEMU-virt-like HEST with two
-    GHESv2 sources, one notified by SEA and one by GPIO-Signal. Table Length,
-    Checksum, Error Source Count and Num Hardware Banks are derived when the
-    spec omits them and kept as given when present (to reproduce broken
-    firmware byte for byte).
+    Table Length, Checksum and the entry/source counts are derived when the spec
+    omits them and kept as given when present (to reproduce broken firmware byte
+    for byte). decode -f json/yaml output is a valid spec.
 
     \b
     Examples:
-      apeitool build hest -o hest.aml
-      apeitool build hest fixtures/hest/all-types.yaml -o all.aml
-      apeitool build hest spec.yaml -f iasl -o hest.asl && iasl hest.asl
-      apeitool decode -f json hest.aml | apeitool build hest - -o copy.aml
+      apeitool build {kind} {'' if has_example else 'spec.yaml '}-o {kind}.aml
+      apeitool build {kind} spec.yaml -f iasl -o {kind}.asl && iasl {kind}.asl
+      apeitool decode -f json fw-{kind}.aml | apeitool build {kind} - -o copy.aml
     """
-    _build_table("hest", spec, output, fmt)
+
+    @click.argument("spec", required=not has_example, metavar=spec_arg)
+    @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
+                  help="Output file ('-' for stdout). Written atomically.")
+    @click.option("-f", "--format", "fmt", type=click.Choice(["binary", "hex", "iasl", "json", "yaml"]),
+                  default="binary", show_default=True,
+                  help="binary: the table; hex: a hex dump; iasl: iasl source (compiles with iasl); "
+                       "json/yaml: the spec with every derived field filled in.")
+    def command(spec, output, fmt):
+        _build_table(kind, spec, output, fmt)
+
+    command.__doc__ = doc
+    build.command(kind, help=doc)(command)
+
+
+for _kind in TABLE_KINDS:
+    _build_command(_kind, has_example=_kind == "hest")
 
 
 def _build_table(kind: str, spec_path, output: str, fmt: str):

@@ -177,6 +177,82 @@ ACCESS_SIZE_IASL_UNKNOWN = "Unknown Width Encoding"
 MCA_STATUS_FORMAT = {0: "IA32_MCA", 1: "INTEL64_MCA", 2: "AMD64_MCA"}
 MCA_STATUS_FORMAT_SPEC = {0: "IA-32 MCA", 1: "Intel 64 MCA", 2: "AMD64 MCA"}
 
+# EINJ injection actions: ACPI 6.5 §18.6.3 (0x10/0x11 from the EINJv2 ECR, as Linux/ACPICA/fwts name them).
+EINJ_ACTION = {
+    0x00: "BEGIN_INJECTION_OPERATION",
+    0x01: "GET_TRIGGER_ERROR_ACTION_TABLE",
+    0x02: "SET_ERROR_TYPE",
+    0x03: "GET_ERROR_TYPE",
+    0x04: "END_OPERATION",
+    0x05: "EXECUTE_OPERATION",
+    0x06: "CHECK_BUSY_STATUS",
+    0x07: "GET_COMMAND_STATUS",
+    0x08: "SET_ERROR_TYPE_WITH_ADDRESS",
+    0x09: "GET_EXECUTE_OPERATION_TIMINGS",
+    0x10: "EINJV2_SET_ERROR_TYPE",
+    0x11: "EINJV2_GET_ERROR_TYPE",
+    0xFF: "TRIGGER_ERROR",
+}
+EINJ_ACTION_SPEC = {k: v.replace("_", " ").title().replace("Einjv2", "EINJv2") for k, v in EINJ_ACTION.items()}
+EINJ_ACTION_IASL = {
+    0x00: "Begin Operation", 0x01: "Get Trigger Table", 0x02: "Set Error Type", 0x03: "Get Error Type",
+    0x04: "End Operation", 0x05: "Execute Operation", 0x06: "Check Busy Status",
+    0x07: "Get Command Status", 0x08: "Set Error Type With Address", 0x09: "Get Execute Timings",
+}
+
+# EINJ instructions: ACPI 6.5 §18.6.4; 0x05 FLUSH_CACHELINE is an ACPICA/Linux extension.
+EINJ_INSTRUCTION = {0: "READ_REGISTER", 1: "READ_REGISTER_VALUE", 2: "WRITE_REGISTER",
+                    3: "WRITE_REGISTER_VALUE", 4: "NOOP", 5: "FLUSH_CACHELINE"}
+EINJ_INSTRUCTION_SPEC = {k: v.replace("_", " ").title() for k, v in EINJ_INSTRUCTION.items()}
+EINJ_INSTRUCTION_IASL = {0: "Read Register", 1: "Read Register Value", 2: "Write Register",
+                         3: "Write Register Value", 4: "Noop", 5: "Flush Cacheline"}
+
+# ERST serialization actions: ACPI 6.5 §18.5.1.1 (0x0C is reserved).
+ERST_ACTION = {
+    0x00: "BEGIN_WRITE_OPERATION",
+    0x01: "BEGIN_READ_OPERATION",
+    0x02: "BEGIN_CLEAR_OPERATION",
+    0x03: "END_OPERATION",
+    0x04: "SET_RECORD_OFFSET",
+    0x05: "EXECUTE_OPERATION",
+    0x06: "CHECK_BUSY_STATUS",
+    0x07: "GET_COMMAND_STATUS",
+    0x08: "GET_RECORD_IDENTIFIER",
+    0x09: "SET_RECORD_IDENTIFIER",
+    0x0A: "GET_RECORD_COUNT",
+    0x0B: "BEGIN_DUMMY_WRITE_OPERATION",
+    0x0D: "GET_ERROR_LOG_ADDRESS_RANGE",
+    0x0E: "GET_ERROR_LOG_ADDRESS_RANGE_LENGTH",
+    0x0F: "GET_ERROR_LOG_ADDRESS_RANGE_ATTRIBUTES",
+    0x10: "GET_EXECUTE_OPERATION_TIMINGS",
+}
+ERST_ACTION_SPEC = {k: v.replace("_", " ").title() for k, v in ERST_ACTION.items()}
+ERST_ACTION_IASL = {
+    0x00: "Begin Write Operation", 0x01: "Begin Read Operation", 0x02: "Begin Clear Operation",
+    0x03: "End Operation", 0x04: "Set Record Offset", 0x05: "Execute Operation",
+    0x06: "Check Busy Status", 0x07: "Get Command Status", 0x08: "Get Record Identifier",
+    0x09: "Set Record Identifier", 0x0A: "Get Record Count", 0x0B: "Begin Dummy Write",
+    0x0C: "Unused/Unknown Action", 0x0D: "Get Error Address Range", 0x0E: "Get Error Address Length",
+    0x0F: "Get Error Attributes", 0x10: "Execute Timings",
+}
+
+# ERST serialization instructions: ACPI 6.5 §18.5.1.2.
+ERST_INSTRUCTION = {
+    0x00: "READ_REGISTER", 0x01: "READ_REGISTER_VALUE", 0x02: "WRITE_REGISTER",
+    0x03: "WRITE_REGISTER_VALUE", 0x04: "NOOP", 0x05: "LOAD_VAR1", 0x06: "LOAD_VAR2",
+    0x07: "STORE_VAR1", 0x08: "ADD", 0x09: "SUBTRACT", 0x0A: "ADD_VALUE", 0x0B: "SUBTRACT_VALUE",
+    0x0C: "STALL", 0x0D: "STALL_WHILE_TRUE", 0x0E: "SKIP_NEXT_INSTRUCTION_IF_TRUE", 0x0F: "GOTO",
+    0x10: "SET_SRC_ADDRESS_BASE", 0x11: "SET_DST_ADDRESS_BASE", 0x12: "MOVE_DATA",
+}
+ERST_INSTRUCTION_SPEC = {k: v.replace("_", " ").title() for k, v in ERST_INSTRUCTION.items()}
+ERST_INSTRUCTION_IASL = {
+    0x00: "Read Register", 0x01: "Read Register Value", 0x02: "Write Register",
+    0x03: "Write Register Value", 0x04: "Noop", 0x05: "Load Var1", 0x06: "Load Var2",
+    0x07: "Store Var1", 0x08: "Add", 0x09: "Subtract", 0x0A: "Add Value", 0x0B: "Subtract Value",
+    0x0C: "Stall", 0x0D: "Stall While True", 0x0E: "Skip Next If True", 0x0F: "GoTo",
+    0x10: "Set Source Address", 0x11: "Set Destination Address", 0x12: "Move Data",
+}
+
 # ACPI table signatures and the descriptions iasl prints after them (AcpiAhGetTableInfo).
 TABLE_DESCRIPTION_IASL = {
     "HEST": "Hardware Error Source Table",
@@ -192,6 +268,21 @@ ENUMS = {
     "gas_space": (GAS_SPACE, GAS_SPACE_ALIASES, GAS_SPACE_SPEC),
     "access_size": (ACCESS_SIZE, ACCESS_SIZE_ALIASES, ACCESS_SIZE_SPEC),
     "mca_status_format": (MCA_STATUS_FORMAT, {}, MCA_STATUS_FORMAT_SPEC),
+    "einj_action": (EINJ_ACTION, {"BEGIN_OPERATION": 0, "GET_TRIGGER_TABLE": 1}, EINJ_ACTION_SPEC),
+    "einj_instruction": (EINJ_INSTRUCTION, {}, EINJ_INSTRUCTION_SPEC),
+    "erst_action": (ERST_ACTION, {}, ERST_ACTION_SPEC),
+    "erst_instruction": (ERST_INSTRUCTION, {"SKIP_NEXT_IF_TRUE": 0x0E}, ERST_INSTRUCTION_SPEC),
+}
+
+# Enum kind -> (iasl names, iasl's word for values it does not know).
+_IASL = {
+    "hest_type": (HEST_TYPE_IASL, None),
+    "notify_type": (NOTIFY_TYPE_IASL, NOTIFY_TYPE_IASL_UNKNOWN),
+    "access_size": (ACCESS_SIZE_IASL, ACCESS_SIZE_IASL_UNKNOWN),
+    "einj_action": (EINJ_ACTION_IASL, "Unknown Action"),
+    "einj_instruction": (EINJ_INSTRUCTION_IASL, "Unknown Instruction"),
+    "erst_action": (ERST_ACTION_IASL, "Unknown Action"),
+    "erst_instruction": (ERST_INSTRUCTION_IASL, "Unknown Instruction"),
 }
 
 
@@ -205,12 +296,9 @@ def spec_description(kind: str, value: int) -> str:
 
 def iasl_name(kind: str, value: int):
     """iasl's bracketed wording for an enum value, or None where iasl prints none."""
-    if kind == "hest_type":
-        return HEST_TYPE_IASL.get(value)
-    if kind == "notify_type":
-        return NOTIFY_TYPE_IASL.get(value, NOTIFY_TYPE_IASL_UNKNOWN)
     if kind == "gas_space":
         return gas_space_iasl(value)
-    if kind == "access_size":
-        return ACCESS_SIZE_IASL.get(value, ACCESS_SIZE_IASL_UNKNOWN)
-    return None
+    if kind not in _IASL:
+        return None
+    table, unknown = _IASL[kind]
+    return table.get(value, unknown)

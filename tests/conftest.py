@@ -33,6 +33,9 @@ def corpus_params(*patterns):
 
 HEST_PATTERNS = ("real/*HEST*.dat", "qemu/HEST*.dat", "iasl/template/hest*.aml",
                  "iasl/ghesv2/hest*.aml", "iasl/subtypes/hest*.aml")
+# every well-formed APEI table of the corpus (HEST, BERT, EINJ, ERST)
+TABLE_PATTERNS = ("real/*.dat", "qemu/*.dat", "iasl/template/*.aml", "iasl/ghesv2/*.aml",
+                  "iasl/subtypes/*.aml")
 
 IASL = shutil.which("iasl")
 needs_iasl = pytest.mark.skipif(IASL is None, reason="iasl (acpica-tools) not installed")

@@ -92,8 +92,8 @@ def test_spec_errors_name_the_field(spec, field, words):
 
 
 def test_fixture_specs_build():
-    for path in sorted((FIXTURES / "hest").glob("*.yaml")):
-        raw = apeitool.build(load_spec(str(path)), "hest")
+    for path in sorted(FIXTURES.glob("*/*.yaml")):
+        raw = apeitool.build(load_spec(str(path)), path.parent.name)
         [t] = apeitool.decode_bytes(raw)
         assert t.warnings == []
         assert apeitool.build(t.model) == raw
@@ -114,3 +114,18 @@ def test_yaml_and_json_errors_name_line():
         parse_spec_text("sources:\n  - type: a: b\n", "x.yaml")
     with pytest.raises(SpecError, match=r"invalid JSON at line 1 column"):
         parse_spec_text("{\"sources\": [}", "x.json")
+
+
+def test_einj_erst_bert_specs():
+    einj = apeitool.build({"entries": [{"action": "SET_ERROR_TYPE", "instruction": "WRITE_REGISTER"}]}, "einj")
+    assert len(einj) == 48 + 32 and int.from_bytes(einj[44:48], "little") == 1
+    assert int.from_bytes(einj[36:40], "little") == 48  # Injection Header Size default
+    [t] = apeitool.decode_bytes(einj)
+    assert t.model["entries"][0]["mask"] == 0xFFFFFFFFFFFFFFFF
+    with pytest.raises(SpecError) as info:
+        apeitool.build({"entries": [{"action": "BEGIN_WRITE_OPERATION", "instruction": 0}]}, "einj")
+    assert info.value.field == "entries[0].action" and "unknown einj action" in info.value.message
+    erst = apeitool.build({"serialization_header_size": 12, "entries": []}, "erst")
+    assert len(erst) == 48 and int.from_bytes(erst[36:40], "little") == 12
+    bert = apeitool.build({"boot_error_region_length": 20, "boot_error_region_address": "0x1000"}, "bert")
+    assert len(bert) == 48 and int.from_bytes(bert[40:48], "little") == 0x1000

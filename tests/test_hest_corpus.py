@@ -1,4 +1,5 @@
-"""HEST tables nobody on the team wrote: byte-exact round trip and iasl-identical disassembly."""
+"""APEI tables nobody on the team wrote (HEST, BERT, EINJ, ERST): byte-exact round trip and
+iasl-identical disassembly."""
 import json
 
 import pytest
@@ -7,10 +8,10 @@ import apeitool
 from apeitool.render.iasl import field_lines, render
 from apeitool.tables import build_table, decode_table
 
-from conftest import HEST_PATTERNS, corpus_params
+from conftest import TABLE_PATTERNS, corpus_params
 
 
-@pytest.mark.parametrize("path", corpus_params(*HEST_PATTERNS))
+@pytest.mark.parametrize("path", corpus_params(*TABLE_PATTERNS))
 def test_round_trip_through_json(path):
     data = path.read_bytes()
     model, _warnings = decode_table(data)
@@ -18,7 +19,7 @@ def test_round_trip_through_json(path):
     assert build_table(spec) == data
 
 
-@pytest.mark.parametrize("path", corpus_params(*HEST_PATTERNS))
+@pytest.mark.parametrize("path", corpus_params(*TABLE_PATTERNS))
 def test_round_trip_through_yaml(path):
     import yaml
     from apeitool.render.data import to_yaml
@@ -27,7 +28,7 @@ def test_round_trip_through_yaml(path):
     assert build_table(yaml.safe_load(to_yaml(model))) == data
 
 
-@pytest.mark.parametrize("path", corpus_params(*HEST_PATTERNS))
+@pytest.mark.parametrize("path", corpus_params(*TABLE_PATTERNS))
 def test_iasl_lines_match_iasl_disassembly(path):
     dsl = path.with_suffix(".dsl")
     expected = field_lines(dsl.read_text())
@@ -35,12 +36,30 @@ def test_iasl_lines_match_iasl_disassembly(path):
     assert got == expected
 
 
-@pytest.mark.parametrize("path", corpus_params("real/*HEST*.dat", "qemu/HEST*.dat"))
+@pytest.mark.parametrize("path", corpus_params("real/*.dat", "qemu/*.dat"))
 def test_real_tables_decode_without_warnings(path):
-    # real and QEMU HESTs are well formed at the level decode checks (counts, checksums, lengths)
+    # real and QEMU tables are well formed at the level decode checks (counts, checksums, lengths)
     [t] = apeitool.decode(str(path))
     assert t.warnings == []
-    assert len(t.model["sources"]) == t.model["error_source_count"]
+    count, items = {"hest": ("error_source_count", "sources"), "einj": ("injection_entry_count", "entries"),
+                    "erst": ("instruction_entry_count", "entries"), "bert": (None, None)}[t.kind]
+    if count:
+        assert len(t.model[items]) == t.model[count]
+
+
+@pytest.mark.parametrize("path", corpus_params("iasl/template/einj.aml"))
+def test_einj_template_count_mismatch_is_visible(path):
+    [t] = apeitool.decode(str(path))
+    assert (t.model["injection_entry_count"], len(t.model["entries"])) == (10, 8)
+    assert [w.field for w in t.warnings] == ["injection_entry_count"]
+
+
+@pytest.mark.parametrize("path", corpus_params("iasl/subtypes/einj-all-actions.aml"))
+def test_einj_action_names(path):
+    [t] = apeitool.decode(str(path))
+    actions = [e["action"] for e in t.model["entries"]]
+    assert actions[:3] == ["BEGIN_INJECTION_OPERATION", "GET_TRIGGER_ERROR_ACTION_TABLE", "SET_ERROR_TYPE"]
+    assert "TRIGGER_ERROR" in actions and 0x0A in actions and 0x20 in actions
 
 
 @pytest.mark.parametrize("path", corpus_params("iasl/template/hest.aml"))

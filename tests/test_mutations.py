@@ -15,7 +15,7 @@ from conftest import FIXTURES
 
 
 def seeds():
-    return [apeitool.build(load_spec(str(p)), "hest") for p in sorted((FIXTURES / "hest").glob("*.yaml"))]
+    return [apeitool.build(load_spec(str(p)), p.parent.name) for p in sorted(FIXTURES.glob("*/*.yaml"))]
 
 
 def mutate(rng, tables):
@@ -30,7 +30,7 @@ def mutate(rng, tables):
         o = rng.randrange(len(d))
         d[o:o + 4] = rng.choice([b"\xff\xff\xff\xff", b"\0\0\0\0", b"\x10\0\0\0"])
     elif op == 3:
-        o = rng.randrange(40, len(d))
+        o = rng.randrange(36, len(d))
         d[o:o + 2] = rng.randrange(16).to_bytes(2, "little")
     else:
         other = rng.choice(tables)

@@ -19,21 +19,21 @@ def _num(value: int, size: int) -> str:
     return f"0x{value:X} ({value})"
 
 
-def _value(leaf, value, size: int) -> str:
-    if isinstance(leaf, NamedEnum):
-        number = leaf.to_int(value)
+def _value(inner, value, size: int) -> str:
+    if isinstance(inner, NamedEnum):
+        number = inner.to_int(value)
         if isinstance(value, str):
-            return f"{value} ({names.spec_description(leaf.kind, number)}, {number})"
+            return f"{value} ({names.spec_description(inner.kind, number)}, {number})"
         return f"0x{number:X} (reserved value)"
-    if isinstance(leaf, BitFlags):
+    if isinstance(inner, BitFlags):
         if not isinstance(value, dict):
             return f"0x{value:X}"
-        raw = sum(1 << bit for name, bit, _ in leaf.bits if value.get(name)) | value.get("reserved", 0)
-        on = [name for name, _bit, _ in leaf.bits if value.get(name)]
+        raw = sum(1 << bit for name, bit, _ in inner.bits if value.get(name)) | value.get("reserved", 0)
+        on = [name for name, _bit, _ in inner.bits if value.get(name)]
         if value.get("reserved"):
             on.append(f"reserved bits 0x{value['reserved']:X}")
         return f"0x{raw:0{size * 2}X}" + (f" [{', '.join(on)}]" if on else "")
-    if isinstance(leaf, FixedName):
+    if isinstance(inner, FixedName):
         return repr(value) if any(not (0x20 <= ord(c) < 0x7F) for c in value) else f'"{value}"'
     if isinstance(value, int):
         return _num(value, size)

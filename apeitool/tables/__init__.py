@@ -13,6 +13,9 @@ from ..schemas.header import HEADER_DEFAULTS, SDT_HEADER_SIZE, SdtHeader, checks
 
 # Signature -> module implementing decode_body/build_body/BODY_KEYS.
 _CODECS = {
+    "BERT": "apeitool.tables.bert",
+    "EINJ": "apeitool.tables.einj",
+    "ERST": "apeitool.tables.erst",
     "HEST": "apeitool.tables.hest",
 }
 
