@@ -35,15 +35,6 @@ class ApeiError(Exception):
             self.source = source
         return self
 
-    def shift(self, base: int, prefix: str = "") -> "ApeiError":
-        """Re-anchor an error raised inside a sub-structure to the enclosing one."""
-        if self.offset is not None:
-            self.offset += base
-        if prefix:
-            self.field = prefix + ("." + self.field if self.field and not self.field.startswith("[")
-                                   else (self.field or ""))
-        return self
-
     def one_line(self) -> str:
         where = _where(self.source, self.offset, self.field)
         return f"{where}: {self.message}" if where else self.message

@@ -20,13 +20,6 @@ def type_number(value) -> int:
     return SourceType.to_int(value)
 
 
-def source_size(source: dict) -> int:
-    """Bytes a source model occupies (fixed part plus banks)."""
-    t = type_number(source["type"])
-    struct, has_banks = SOURCE_STRUCTS[t]
-    return struct.sizeof() + (MC_BANK_SIZE * len(source.get("banks", [])) if has_banks else 0)
-
-
 def walk(table: bytes):
     """Yield (offset, struct, path) for each fixed-size structure of the HEST, in table order.
 
