@@ -183,7 +183,6 @@ def _build_command(kind: str, has_example: bool):
     def command(spec, output, fmt):
         _build_table(kind, spec, output, fmt)
 
-    command.__doc__ = doc
     build.command(kind, help=doc)(command)
 
 

@@ -177,6 +177,12 @@ ACCESS_SIZE_IASL_UNKNOWN = "Unknown Width Encoding"
 MCA_STATUS_FORMAT = {0: "IA32_MCA", 1: "INTEL64_MCA", 2: "AMD64_MCA"}
 MCA_STATUS_FORMAT_SPEC = {0: "IA-32 MCA", 1: "Intel 64 MCA", 2: "AMD64 MCA"}
 
+def _titled(model_names: dict) -> dict:
+    """Spec wording derived from model names where the spec's words are the same (SET_ERROR_TYPE ->
+    Set Error Type)."""
+    return {k: v.replace("_", " ").title().replace("Einjv2", "EINJv2") for k, v in model_names.items()}
+
+
 # EINJ injection actions: ACPI 6.5 §18.6.3 (0x10/0x11 from the EINJv2 ECR, as Linux/ACPICA/fwts name them).
 EINJ_ACTION = {
     0x00: "BEGIN_INJECTION_OPERATION",
@@ -193,7 +199,7 @@ EINJ_ACTION = {
     0x11: "EINJV2_GET_ERROR_TYPE",
     0xFF: "TRIGGER_ERROR",
 }
-EINJ_ACTION_SPEC = {k: v.replace("_", " ").title().replace("Einjv2", "EINJv2") for k, v in EINJ_ACTION.items()}
+EINJ_ACTION_SPEC = _titled(EINJ_ACTION)
 EINJ_ACTION_IASL = {
     0x00: "Begin Operation", 0x01: "Get Trigger Table", 0x02: "Set Error Type", 0x03: "Get Error Type",
     0x04: "End Operation", 0x05: "Execute Operation", 0x06: "Check Busy Status",
@@ -203,7 +209,7 @@ EINJ_ACTION_IASL = {
 # EINJ instructions: ACPI 6.5 §18.6.4; 0x05 FLUSH_CACHELINE is an ACPICA/Linux extension.
 EINJ_INSTRUCTION = {0: "READ_REGISTER", 1: "READ_REGISTER_VALUE", 2: "WRITE_REGISTER",
                     3: "WRITE_REGISTER_VALUE", 4: "NOOP", 5: "FLUSH_CACHELINE"}
-EINJ_INSTRUCTION_SPEC = {k: v.replace("_", " ").title() for k, v in EINJ_INSTRUCTION.items()}
+EINJ_INSTRUCTION_SPEC = _titled(EINJ_INSTRUCTION)
 EINJ_INSTRUCTION_IASL = {0: "Read Register", 1: "Read Register Value", 2: "Write Register",
                          3: "Write Register Value", 4: "Noop", 5: "Flush Cacheline"}
 
@@ -226,7 +232,7 @@ ERST_ACTION = {
     0x0F: "GET_ERROR_LOG_ADDRESS_RANGE_ATTRIBUTES",
     0x10: "GET_EXECUTE_OPERATION_TIMINGS",
 }
-ERST_ACTION_SPEC = {k: v.replace("_", " ").title() for k, v in ERST_ACTION.items()}
+ERST_ACTION_SPEC = _titled(ERST_ACTION)
 ERST_ACTION_IASL = {
     0x00: "Begin Write Operation", 0x01: "Begin Read Operation", 0x02: "Begin Clear Operation",
     0x03: "End Operation", 0x04: "Set Record Offset", 0x05: "Execute Operation",
@@ -244,7 +250,7 @@ ERST_INSTRUCTION = {
     0x0C: "STALL", 0x0D: "STALL_WHILE_TRUE", 0x0E: "SKIP_NEXT_INSTRUCTION_IF_TRUE", 0x0F: "GOTO",
     0x10: "SET_SRC_ADDRESS_BASE", 0x11: "SET_DST_ADDRESS_BASE", 0x12: "MOVE_DATA",
 }
-ERST_INSTRUCTION_SPEC = {k: v.replace("_", " ").title() for k, v in ERST_INSTRUCTION.items()}
+ERST_INSTRUCTION_SPEC = _titled(ERST_INSTRUCTION)
 ERST_INSTRUCTION_IASL = {
     0x00: "Read Register", 0x01: "Read Register Value", 0x02: "Write Register",
     0x03: "Write Register Value", 0x04: "Noop", 0x05: "Load Var1", 0x06: "Load Var2",

@@ -51,7 +51,7 @@ def test_real_tables_decode_without_warnings(path):
 def test_einj_template_count_mismatch_is_visible(path):
     [t] = apeitool.decode(str(path))
     assert (t.model["injection_entry_count"], len(t.model["entries"])) == (10, 8)
-    assert [w.field for w in t.warnings] == ["injection_entry_count"]
+    assert [(w.field, w.offset) for w in t.warnings] == [("injection_entry_count", 0x2C)]
 
 
 @pytest.mark.parametrize("path", corpus_params("iasl/subtypes/einj-all-actions.aml"))

@@ -172,6 +172,16 @@ def leaf(subcon):
     return inner
 
 
+def struct_offset(struct, field_name: str) -> int:
+    """Byte offset of a named field within a fixed-size Struct."""
+    pos = 0
+    for sc in struct.subcons:
+        if sc.name == field_name:
+            return pos
+        pos += sc.sizeof()
+    raise KeyError(field_name)
+
+
 def fields(struct):
     """(name, subcon, iasl label) for each named field of a Struct, in layout order."""
     out = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import DecodeError, DecodeWarning, SpecError
 from ..model import build_fixed, parse_fixed
 from ..names import HEST_TYPE
-from ..schemas.common import parse_int
+from ..schemas.common import parse_int, struct_offset
 from ..schemas.hest import (HEST_HEADER_SIZE, MC_BANK_SIZE, SOURCE_STRUCTS, HestBody, McBank,
                             SourceType)
 from ..schemas.notify import NOTIFY_SIZE
@@ -84,15 +84,6 @@ def decode_body(table: bytes, warnings: list) -> dict:
             f"Error Source Count says {body['error_source_count']}, the table holds {len(sources)} "
             f"error source structure(s)", offset=36, field="error_source_count"))
     return body
-
-
-def struct_offset(struct, field_name: str) -> int:
-    pos = 0
-    for sc in struct.subcons:
-        if sc.name == field_name:
-            return pos
-        pos += sc.sizeof()
-    raise KeyError(field_name)
 
 
 def build_source(source, path: str) -> bytes:

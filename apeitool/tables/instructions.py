@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..errors import DecodeWarning, SpecError
 from ..model import build_fixed, parse_fixed
-from ..schemas.common import parse_int
+from ..schemas.common import parse_int, struct_offset
 from ..schemas.instruction import INSTRUCTION_ENTRY_SIZE
 
 
@@ -40,7 +40,7 @@ class InstructionTable:
         if body[self.count_field] != len(entries):
             warnings.append(DecodeWarning(
                 f"{self.count_field.replace('_', ' ').capitalize()} says {body[self.count_field]}, "
-                f"the table holds {len(entries)} entries", offset=36 + self.body.sizeof() - 4,
+                f"the table holds {len(entries)} entries", offset=36 + struct_offset(self.body, self.count_field),
                 field=self.count_field))
         return body
 
