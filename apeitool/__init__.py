@@ -44,21 +44,63 @@ def _decode_items(items) -> List[Decoded]:
     return out
 
 
-def decode_bytes(data: bytes, label: str = "<bytes>", table: Optional[str] = None) -> List[Decoded]:
-    """Decode every supported table in `data` (raw table, acpidump text or hex dump)."""
-    from .inputs import select_tables, split_input
-    return _decode_items(select_tables(split_input(bytes(data), label), table, label))
+CPER_KINDS = ("cper", "estatus")
 
 
-def decode(path: Union[str, bytes], table: Optional[str] = None) -> List[Decoded]:
+def decode_bytes(data: bytes, label: str = "<bytes>", table: Optional[str] = None,
+                 kind: Optional[str] = None, form: Optional[str] = None) -> List[Decoded]:
+    """Decode `data`: ACPI tables (raw, acpidump text, hex dumps), or CPER records, error status
+    blocks and descriptor+body sections (raw or hex). `kind` 'cper'/'estatus' or `form`
+    ('record', 'section', 'estatus') skip the table detection."""
+    from .inputs import _is_text, parse_text, select_tables, split_input
+    from .tables import looks_like_table
+    import re
+    data = bytes(data)
+    acpi_like = looks_like_table(data) or re.fullmatch(rb"[A-Z0-9_]{4}", data[:4]) and len(data) >= 36 \
+        and data[:4] != b"CPER"
+    if kind in CPER_KINDS or form or table is None and not acpi_like:
+        blobs = [data]
+        if _is_text(data) and data.strip():
+            blobs = [item.data for item in parse_text(data.decode("utf-8", "replace"), label)]
+        if kind in CPER_KINDS or form or not any(looks_like_table(b) for b in blobs):
+            if kind == "estatus" and form is None:
+                form = "estatus"
+            return [_decode_cper(b, label, form) for b in blobs]
+    return _decode_items(select_tables(split_input(data, label), table, label))
+
+
+def _decode_cper(data: bytes, label: str, form: Optional[str]) -> Decoded:
+    from .cper import decode_document
+    doc, warnings = decode_document(data, form, label)
+    return Decoded(label, "estatus" if doc["form"] == "estatus" else "cper", doc, data, warnings)
+
+
+def decode(path: Union[str, bytes], table: Optional[str] = None, kind: Optional[str] = None,
+           form: Optional[str] = None) -> List[Decoded]:
     """Decode a file path ('-' for stdin, sysfs paths welcome) or raw bytes."""
     if isinstance(path, (bytes, bytearray)):
-        return decode_bytes(path, table=table)
-    from .inputs import read_input
-    return _decode_items(read_input(path, table))
+        return decode_bytes(path, table=table, kind=kind, form=form)
+    from .inputs import read_bytes
+    label = "<stdin>" if path == "-" else path
+    return decode_bytes(read_bytes(path), label, table, kind, form)
+
+
+def iter_cper(data: bytes, form: Optional[str] = None, label: str = "<bytes>"):
+    """Iterate (model, warnings) over the records/blocks/sections of a CPER file, lazily."""
+    from .cper import detect_form, iter_items
+    from .errors import InputError
+    form = form or detect_form(data)
+    if form is None:
+        raise InputError("not a CPER record, error status block or section", offset=0, source=label)
+    for model, warnings, _pos, _len in iter_items(data, form, label):
+        yield model, warnings
 
 
 def build(spec: dict, kind: Optional[str] = None) -> bytes:
-    """Build a table from its model/spec. `kind` ('hest', ...) is needed when the spec has no signature."""
+    """Build a table, CPER record/section document or status block from its model/spec.
+    `kind` ('hest', ..., 'cper', 'estatus') is needed when the spec does not say."""
+    if kind in CPER_KINDS:
+        from .cper import build_document
+        return build_document(spec, "estatus" if kind == "estatus" else None)
     from .tables import build_table
     return build_table(spec, kind.upper() if kind else None)

@@ -12,9 +12,10 @@ import click
 
 from . import __version__
 
-# decode/build kinds -> ACPI signature (CPER records and status blocks arrive with their issue)
+# decode/build kinds -> ACPI signature; cper/estatus are CPER documents
 TABLE_KINDS = {"hest": "HEST", "bert": "BERT", "einj": "EINJ", "erst": "ERST"}
-FORMATS = ["text", "json", "yaml", "iasl"]
+CPER_KINDS = ("cper", "estatus")
+FORMATS = ["text", "json", "yaml", "iasl", "kernel", "libcper"]
 
 
 def _fail(message: str, code: int = 2):
@@ -63,7 +64,7 @@ def main():
 def _split_kind(args):
     """`decode [KIND] FILE...`: a first argument naming a kind (and not an existing file) is the kind."""
     args = list(args)
-    if args and args[0].lower() in TABLE_KINDS and not os.path.exists(args[0]):
+    if args and args[0].lower() in (*TABLE_KINDS, *CPER_KINDS) and not os.path.exists(args[0]):
         kind = args.pop(0).lower()
         if not args:
             raise click.UsageError(f"decode {kind}: missing FILE")
@@ -75,16 +76,29 @@ def _split_kind(args):
 @click.argument("args", nargs=-1, required=True, metavar="[KIND] FILE...")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text: a tree with names; json/yaml: the model (a valid build spec); "
-                   "iasl: the field lines of `iasl -d`.")
+                   "iasl: the field lines of `iasl -d` (tables); kernel: the lines Linux prints "
+                   "(CPER); libcper: openbmc/libcper's CPER-JSON.")
 @click.option("--table", metavar="SIG", help="Pick tables with this signature out of an acpidump.")
+@click.option("--as", "form", type=click.Choice(["record", "section", "estatus"]),
+              help="Say what CPER input is: CPER records, descriptor+body sections (libcper's "
+                   "single-section files) or ACPI error status blocks. Default: detected.")
+@click.option("--arch", type=click.Choice(["arm64", "x86_64"]), default="arm64", show_default=True,
+              help="--format kernel: which kernel build (ARM sections decode on arm64, IA32/X64 "
+                   "on x86_64; the other prints as unknown).")
+@click.option("--source-id", type=int, default=0, show_default=True, metavar="N",
+              help="--format kernel: the GHES source id printed for status blocks.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
               help="Write here instead of stdout (atomically: never a partial file).")
 @click.option("--color/--no-color", default=None, help="Colour the text tree (default: when a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print decode warnings.")
-def decode(args, fmt, table, output, color, quiet):
-    """Decode ACPI tables: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
+def decode(args, fmt, table, form, arch, source_id, output, color, quiet):
+    """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
-    KIND (hest) is optional: the input is recognised by its signature. A whole
+    KIND (hest, bert, einj, erst, cper, estatus) is optional: the input is
+    recognised by its signature or shape. CPER input is a file of CPER records,
+    of ACPI Generic Error Status Blocks (a GHES block, a BERT region) or of
+    descriptor+body sections; a section whose body does not fit its layout is
+    reported and the others still decode. A whole
     acpidump decodes every supported table in it; --table HEST picks one.
     Problems the decoder can work around (bad checksum, a count that disagrees
     with the structures present) are warnings on stderr; unusable input is a
@@ -98,33 +112,79 @@ def decode(args, fmt, table, output, color, quiet):
       apeitool decode --format json hest.aml > hest.json   # edit, then: build hest hest.json
       apeitool decode --format iasl hest.aml | diff - hest.dsl
       xxd hest.aml | apeitool decode -
+      apeitool decode cper --format kernel --arch x86_64 mce.cper
+      apeitool decode estatus --format kernel ghes-block.bin
+      apeitool decode --format libcper record.cper      # like cper-convert to-json
+      apeitool decode --as section --format libcper section.cper
     """
     import apeitool
     from .errors import InputError
     kind, files = _split_kind(args)
-    if kind and table and table.upper() != TABLE_KINDS[kind]:
+    if kind in CPER_KINDS and table:
+        raise click.UsageError(f"--table picks ACPI tables; it cannot go with kind {kind}")
+    if kind in TABLE_KINDS and form:
+        raise click.UsageError(f"--as describes CPER input; it cannot go with kind {kind}")
+    if kind in TABLE_KINDS and table and table.upper() != TABLE_KINDS[kind]:
         raise click.UsageError(f"--table {table} contradicts kind {kind}")
-    want = table or (TABLE_KINDS[kind] if kind else None)
+    if kind == "estatus" and form not in (None, "estatus"):
+        raise click.UsageError(f"--as {form} contradicts kind estatus")
+    want = table or (TABLE_KINDS[kind] if kind in TABLE_KINDS else None)
     if files.count("-") > 1:
         raise click.UsageError("stdin ('-') can be read only once")
     results = []
     for path in files:
-        decoded = apeitool.decode(path, table=want)
+        decoded = apeitool.decode(path, table=want, kind=kind if kind in CPER_KINDS else None,
+                                  form=form)
         if kind:
             for d in decoded:
-                if d.kind != kind:
-                    raise InputError(f"is a {d.kind.upper()} table, not {kind.upper()}", source=d.label)
+                if d.kind != kind and not (kind == "cper" and d.kind == "estatus"):
+                    raise InputError(f"is {_kind_words(d.kind)}, not {_kind_words(kind)}",
+                                     source=d.label)
         results.extend(decoded)
+    _check_format(results, fmt)
     if not quiet:
         for d in results:
             for w in d.warnings:
                 click.echo(f"apeitool: warning: {w.one_line()}", err=True)
     if color is None:
         color = output == "-" and sys.stdout.isatty()
-    write(output, render_decoded(results, fmt, color))
+    write(output, render_decoded(results, fmt, color, arch, source_id))
 
 
-def render_decoded(results, fmt: str, color: bool = False) -> str:
+def _kind_words(kind: str) -> str:
+    if kind == "cper":
+        return "CPER records/sections"
+    if kind == "estatus":
+        return "error status blocks"
+    return f"a {kind.upper()} table"
+
+
+def _check_format(results, fmt: str):
+    cper = [d for d in results if d.kind in CPER_KINDS]
+    tables = [d for d in results if d.kind not in CPER_KINDS]
+    if fmt == "iasl" and cper:
+        raise click.UsageError(f"--format iasl is for ACPI tables; {cper[0].label} is CPER "
+                               f"(try --format kernel, libcper or json)")
+    if fmt in ("kernel", "libcper") and tables:
+        raise click.UsageError(f"--format {fmt} is for CPER; {tables[0].label} is an ACPI table "
+                               f"(try --format text, iasl or json)")
+    if fmt == "libcper":
+        for d in cper:
+            if d.model["form"] == "estatus":
+                raise click.UsageError(f"{d.label}: libcper has no format for error status blocks "
+                                       f"(use --format json or kernel)")
+
+
+def render_decoded(results, fmt: str, color: bool = False, arch: str = "arm64",
+                   source_id: int = 0) -> str:
+    if fmt == "kernel":
+        from .render.kernel import document
+        return "".join(document(d.model, arch, source_id) for d in results)
+    if fmt == "libcper":
+        from .render import libcper
+        from .render.data import to_json
+        objs = [libcper.document(d.model) for d in results]
+        return to_json(objs[0] if len(objs) == 1 else objs)
     if fmt in ("json", "yaml"):
         from .render.data import to_json, to_yaml
         models = [d.model for d in results]
@@ -133,8 +193,9 @@ def render_decoded(results, fmt: str, color: bool = False) -> str:
     if fmt == "iasl":
         from .render.iasl import render
         return "\n".join(render(d.data, d.label) for d in results)
-    from .render.text import render
-    return "".join(render(d.model, d.label, d.warnings, color) for d in results)
+    from .render.text import render, render_cper
+    return "".join(render_cper(d.model, d.label, d.warnings, color) if d.kind in CPER_KINDS
+                   else render(d.model, d.label, d.warnings, color) for d in results)
 
 
 def write(output: str, data):
@@ -191,8 +252,6 @@ for _kind in TABLE_KINDS:
 
 
 def _build_table(kind: str, spec_path, output: str, fmt: str):
-    import apeitool
-    from .errors import ApeiError
     from .specs import load_spec, parse_spec_text, single_table_spec
     if spec_path is None:
         from importlib import resources
@@ -203,23 +262,114 @@ def _build_table(kind: str, spec_path, output: str, fmt: str):
         label = "<stdin>" if spec_path == "-" else spec_path
         spec = load_spec(spec_path)
     spec = single_table_spec(spec, label)
+    _emit_built(spec, kind, label, output, fmt)
+
+
+def _emit_built(spec, kind: str, label: str, output: str, fmt: str):
+    """Build and write: the bytes, a hex dump, or the decoded result in a text format."""
+    import apeitool
+    from .errors import ApeiError
     try:
         raw = apeitool.build(spec, kind)
     except ApeiError as e:
         raise e.with_source(label)
     if fmt == "binary":
         if output == "-" and sys.stdout.isatty():
-            raise click.UsageError("refusing to write a binary table to a terminal: "
+            raise click.UsageError("refusing to write binary to a terminal: "
                                    "use -o FILE, a pipe, or --format hex")
         write(output, raw)
-        return
-    if fmt == "hex":
+    elif fmt == "hex":
         from .render.iasl import hexdump
         write(output, hexdump(raw).split("\n", 2)[2])
-        return
-    decoded = apeitool.decode_bytes(raw, label)
-    write(output, render_decoded(decoded, fmt))
+    else:
+        cper_kind = kind if kind in CPER_KINDS else None
+        write(output, render_decoded(apeitool.decode_bytes(raw, label, kind=cper_kind), fmt))
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def memory_error_spec(pa: int, severity: str, estatus: bool) -> dict:
+    """The record QEMU writes for a guest SIGBUS BUS_MCEERR_AR (hw/acpi/ghes.c): one memory error
+    section with only the physical address (and error type 'unknown') valid."""
+    body = {"validation_bits": 0x4002, "physical_address": pa, "memory_error_type": 0}
+    if estatus:
+        corrected = severity in ("corrected", "informational")
+        return {"form": "estatus", "blocks": [{
+            "block_status": {"correctable": True} if corrected else {"uncorrectable": True},
+            "error_severity": severity,
+            "entries": [{"section_type": "platform_memory", "error_severity": severity,
+                         "revision": 0x300, "body": body}]}]}
+    return {"form": "record", "records": [{
+        "header": {"error_severity": severity},
+        "sections": [{"descriptor": {"section_type": "platform_memory", "section_severity": severity,
+                                     "flags": {"primary": True}}, "body": body}]}]}
+
+
+def _build_cper_command(kind: str):
+    what = "CPER records (or descriptor+body sections)" if kind == "cper" else \
+        "ACPI Generic Error Status Blocks"
+    doc = f"""Build {what} from SPEC (YAML or JSON; '-' for stdin).
+
+    decode -f json/yaml output is a valid spec. Lengths, offsets, counts,
+    validation bits (from the fields a section gives) and the record severity
+    are derived when omitted and kept when given.
+
+    --memory-error builds, without a spec, the memory error QEMU writes into a
+    guest's error status block after a SIGBUS BUS_MCEERR_AR.
+
+    \\b
+    Examples:
+      apeitool build {kind} spec.yaml -o out.bin
+      apeitool build {kind} --memory-error --pa 0x40fa6000 --severity recoverable -o mem.bin
+      apeitool build cper --memory-error --pa 0x40fa6000 --estatus | apeitool decode -f kernel -
+      apeitool decode -f json rec.cper | apeitool build cper - -o copy.cper
+    """
+
+    @click.argument("spec", required=False, metavar="[SPEC]")
+    @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
+                  help="Output file ('-' for stdout). Written atomically.")
+    @click.option("-f", "--format", "fmt", type=click.Choice(["binary", "hex", "json", "yaml"]),
+                  default="binary", show_default=True,
+                  help="binary: the bytes; hex: a hex dump; json/yaml: the decoded result.")
+    @click.option("--memory-error", is_flag=True, help="Build a memory error instead of reading SPEC.")
+    @click.option("--pa", metavar="ADDR", help="--memory-error: the physical address (e.g. 0x40fa6000).")
+    @click.option("--severity", type=click.Choice(["recoverable", "fatal", "corrected", "informational"]),
+                  default="recoverable", show_default=True, help="--memory-error: the severity.")
+    @click.option("--estatus", "as_estatus", is_flag=True,
+                  help="--memory-error: write an error status block (what a GHES source holds), "
+                       "not a CPER record." if kind == "cper" else "(always on for build estatus)")
+    def command(spec, output, fmt, memory_error, pa, severity, as_estatus):
+        _build_cper(kind, spec, output, fmt, memory_error, pa, severity, as_estatus or kind == "estatus")
+
+    build.command(kind, help=doc)(command)
+
+
+for _kind in CPER_KINDS:
+    _build_cper_command(_kind)
+
+
+def _build_cper(kind, spec_path, output, fmt, memory_error, pa, severity, as_estatus):
+    from .schemas.common import parse_int
+    from .specs import load_spec
+    if memory_error:
+        if spec_path:
+            raise click.UsageError("give either SPEC or --memory-error, not both")
+        if pa is None:
+            raise click.UsageError("--memory-error needs --pa ADDR")
+        try:
+            address = parse_int(pa, "--pa")
+        except ValueError as e:
+            raise click.UsageError(str(e))
+        if not 0 <= address < 1 << 64:
+            raise click.UsageError("--pa must fit in 64 bits")
+        spec, label = memory_error_spec(address, severity, as_estatus), "<--memory-error>"
+    else:
+        if spec_path is None:
+            raise click.UsageError("missing SPEC (or use --memory-error)")
+        if pa is not None:
+            raise click.UsageError("--pa goes with --memory-error")
+        label = "<stdin>" if spec_path == "-" else spec_path
+        spec = load_spec(spec_path)
+    _emit_built(spec, "estatus" if as_estatus else "cper", label, output, fmt)

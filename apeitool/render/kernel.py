@@ -1,0 +1,560 @@
+"""The lines Linux prints for a status block or record (drivers/firmware/efi/cper.c, cper-arm.c,
+cper-x86.c, cper_cxl.c; ghes.c's header line), as of v6.17.
+
+Each level of indentation is one more space appended to the prefix, as the kernel does. `arch` chooses
+which processor sections the kernel build decodes (ARM on arm64, IA32/X64 on x86_64); the other prints
+as an unknown section with a hex dump, exactly as that kernel would.
+"""
+from __future__ import annotations
+
+from typing import List
+
+from ..cper.body import build_body, section_key
+from ..guids import SECTION_TYPES
+from ..schemas.cper import timestamp_fields
+from ..schemas.layout import parse_int
+
+HW_ERR = "[Hardware Error]: "
+SEVERITY_STR = {0: "recoverable", 1: "fatal", 2: "corrected", 3: "info"}
+_SEV_INT = {"recoverable": 0, "fatal": 1, "corrected": 2, "informational": 3}
+_CXL_EVENTS = {"cxl_general_media": "CXL General Media Event", "cxl_dram": "CXL DRAM Event",
+               "cxl_memory_module": "CXL Memory Module Event"}
+MIN_LENGTH = {"processor_generic": 192, "platform_memory": 73, "pcie": 208, "arm": 40, "ia32x64": 64,
+              "firmware_error_record": 16, "cxl_protocol": 116}
+
+
+def sev_int(value) -> int:
+    return _SEV_INT.get(value, value) if isinstance(value, str) else value
+
+
+def sev_str(value) -> str:
+    return SEVERITY_STR.get(sev_int(value), "unknown")
+
+
+def hexdump(prefix: str, data: bytes, group: int = 4, ascii: bool = True) -> List[str]:
+    """print_hex_dump(prefix, "", DUMP_PREFIX_OFFSET, 16, group, data, len, ascii)."""
+    lines = []
+    column = 16 * 2 + 16 // group + 1
+    for off in range(0, len(data), 16):
+        row = data[off:off + 16]
+        g = group if len(row) % group == 0 else 1
+        parts = [int.from_bytes(row[i:i + g], "little").to_bytes(g, "big").hex()
+                 for i in range(0, len(row), g)]
+        text = " ".join(parts)
+        if ascii:
+            text = text.ljust(column) + "".join(chr(c) if 0x20 <= c < 0x7F else "." for c in row)
+        lines.append(f"{prefix}{off:08x}: {text}")
+    return lines
+
+
+def _bits_list(prefix: str, value: int, names: List[str]) -> List[str]:
+    """cper_print_bits: names of set bits, comma-joined, wrapped at 80 columns."""
+    out, line = [], ""
+    for i, name in enumerate(names):
+        if not value >> i & 1:
+            continue
+        if line and len(line) + len(name) + 2 > 80:
+            out.append(line)
+            line = ""
+        line = f"{prefix}{name}" if not line else f"{line}, {name}"
+    if line:
+        out.append(line)
+    return out
+
+
+def _v(body, bit) -> bool:
+    return bool(parse_int(body.get("validation_bits", 0)) >> bit & 1)
+
+
+def render_block(block: dict, source_id: int = 0, seq: int = 1, arch: str = "arm64",
+                 ghes_header: bool = True) -> List[str]:
+    """The lines for one status block as ghes_print_estatus prints them ({seq} prefix)."""
+    pfx = f"{{{seq}}}{HW_ERR}"
+    lines = [f"{pfx}Hardware error from APEI Generic Hardware Error Source: {source_id}"] \
+        if ghes_header else []
+    entries = [(e, e["section_type"], e.get("body"), e.get("error_severity"),
+                e.get("validation_bits", {}), e.get("fru_id"), e.get("fru_text"), e.get("timestamp"),
+                parse_int(e.get("revision", 0))) for e in block.get("entries", [])]
+    return lines + _estatus(pfx, block["error_severity"], entries, arch)
+
+
+def render_record(record: dict, seq: int = 1, arch: str = "arm64") -> List[str]:
+    """A full CPER record printed with the same printers (Linux prints records only via ERST/pstore
+    tools; the layout follows cper_estatus_print with the record's severity)."""
+    pfx = f"{{{seq}}}{HW_ERR}"
+    entries = [(s, s["descriptor"]["section_type"], s.get("body"), s["descriptor"]["section_severity"],
+                s["descriptor"]["validation_bits"], s["descriptor"]["fru_id"],
+                s["descriptor"]["fru_text"], None, 0) for s in record["sections"]]
+    return _estatus(pfx, record["header"]["error_severity"], entries, arch)
+
+
+def _estatus(pfx, severity, entries, arch) -> List[str]:
+    lines = []
+    if sev_int(severity) == 2:
+        lines.append(f"{pfx}It has been corrected by h/w and requires no further action")
+    lines.append(f"{pfx}event severity: {sev_str(severity)}")
+    for n, (entry, stype, body, esev, vbits, fru_id, fru_text, ts, rev) in enumerate(entries):
+        lines += _section(pfx + " ", n, stype, body, esev, vbits, fru_id, fru_text, ts, rev, arch)
+    return lines
+
+
+def _section(s, n, stype, body, esev, vbits, fru_id, fru_text, ts, rev, arch) -> List[str]:
+    lines = []
+    if rev >> 8 >= 3 and vbits.get("timestamp") and ts not in (None, 0):
+        t = timestamp_fields(ts)
+        lines.append(f"{s}{'precise ' if t['precise'] else 'imprecise '}tstamp: "
+                     f"{t['century']:02d}{t['year']:02d}-{t['month']:02d}-{t['day']:02d} "
+                     f"{t['hours']:02d}:{t['minutes']:02d}:{t['seconds']:02d}")
+    lines.append(f"{s}Error {n}, type: {sev_str(esev)}")
+    if vbits.get("fru_id"):
+        lines.append(f"{s}fru_id: {fru_id}")
+    if vbits.get("fru_text"):
+        lines.append(f"{s}fru_text: {fru_text[:20]}")
+    b = s + " "
+    key = section_key(stype)
+    raw = b"" if body is None else build_body(stype, body)
+    known = key in _PRINTERS and not (key == "arm" and arch != "arm64") \
+        and not (key == "ia32x64" and arch != "x86_64")
+    if key in _CXL_EVENTS:
+        lines.append(f"{b}section_type: {_CXL_EVENTS[key]}")
+        return lines
+    if not known:
+        guid = SECTION_TYPES[key][0] if key else stype
+        lines.append(f"{b}section type: unknown, {guid}")
+        lines.append(f"{b}section length: {len(raw):#x}")
+        return lines + hexdump(b, raw, 4, True)
+    title, printer = _PRINTERS[key]
+    lines.append(f"{b}section_type: {title}")
+    if len(raw) < MIN_LENGTH[key] or "data" in body:
+        lines.append("[Firmware Warn]: error section length is too small")
+        return lines
+    return lines + printer(b, body, raw, esev)
+
+
+# -- section printers (B = body prefix) -------------------------------------------------------
+
+def _generic(b, body, raw, sev):
+    out = []
+    names = {"processor_type": ["IA32/X64", "IA64", "ARM"],
+             "processor_isa": ["IA32", "IA64", "X64", "ARM A32/T32", "ARM A64"],
+             "operation": ["unknown or generic", "data read", "data write", "instruction execution"]}
+    if _v(body, 0):
+        t = body["processor_type"]
+        out.append(f"{b}processor_type: {t}, {_name(names['processor_type'], t)}")
+    if _v(body, 1):
+        t = body["processor_isa"]
+        out.append(f"{b}processor_isa: {t}, {_name(names['processor_isa'], t)}")
+    if _v(body, 2):
+        out.append(f"{b}error_type: 0x{body['error_type']:02x}")
+        out += _bits_list(b, body["error_type"], ["cache error", "TLB error", "bus error",
+                                                  "micro-architectural error"])
+    if _v(body, 3):
+        t = body["operation"]
+        out.append(f"{b}operation: {t}, {_name(names['operation'], t)}")
+    if _v(body, 4):
+        out.append(f"{b}flags: 0x{body['flags']:02x}")
+        out += _bits_list(b, body["flags"], ["restartable", "precise IP", "overflow", "corrected"])
+    if _v(body, 5):
+        out.append(f"{b}level: {body['level']}")
+    for bit, field, label in [(6, "cpu_version", "version_info"), (8, "processor_id", "processor_id"),
+                              (9, "target_address", "target_address"), (10, "requestor_id", "requestor_id"),
+                              (11, "responder_id", "responder_id"), (12, "instruction_ip", "IP")]:
+        if _v(body, bit):
+            out.append(f"{b}{label}: 0x{body[field]:016x}")
+    return out
+
+
+def _name(names, i, default="unknown"):
+    return names[i] if 0 <= i < len(names) else default
+
+
+MEM_STATUS = {1: "Error detected internal to the component", 4: "Storage error in DRAM memory",
+              5: "Storage error in TLB", 6: "Storage error in cache",
+              7: "Error in one or more functional units", 8: "Component failed self test",
+              9: "Overflow or undervalue of internal queue", 16: "Error detected in the bus",
+              17: "Virtual address not found on IO-TLB or IO-PDIR", 18: "Improper access error",
+              19: "Access to a memory address which is not mapped to any component",
+              20: "Loss of Lockstep", 21: "Response not associated with a request",
+              22: "Bus parity error - must also set the A, C, or D Bits",
+              23: "Detection of a protocol error", 24: "Detection of a PATH_ERROR",
+              25: "Bus operation timeout", 26: "A read was issued to data that has been poisoned"}
+
+
+def _memory(b, body, raw, sev):
+    from ..schemas.sections import MEMORY_ERROR_TYPES
+    vb = parse_int(body["validation_bits"])
+    if len(raw) == 73 and vb >> 15:
+        return ["[Firmware Warn]: valid bits set for fields beyond structure"]
+    out = []
+    if vb & 0x1:
+        es = body["error_status"]
+        value = _error_status_int(es)
+        out.append(f"{b} error_status: {MEM_STATUS.get(es['error_type'], 'Reserved')} (0x{value:016x})")
+    if vb & 0x2:
+        out.append(f"{b}physical_address: 0x{body['physical_address']:016x}")
+    if vb & 0x4:
+        out.append(f"{b}physical_address_mask: 0x{body['physical_address_mask']:016x}")
+    loc = ""
+    ext = body["extended"]
+    items = [(0x8, f"node:{body['node']} "), (0x10, f"card:{body['card']} "),
+             (0x20, f"module:{body['module']} "), (0x8000, f"rank:{body['rank_number']} "),
+             (0x40, f"bank:{body['bank']} "), (0x80000, f"bank_group:{body['bank'] >> 8} "),
+             (0x100000, f"bank_address:{body['bank'] & 0xFF} "), (0x80, f"device:{body['device']} ")]
+    for bit, text in items:
+        if vb & bit:
+            loc += text
+    if vb & (0x100 | 0x40000):
+        row = body["row"] | ((ext & 3) << 16 if vb & 0x40000 else 0)
+        loc += f"row:{row} "
+    for bit, text in [(0x200, f"column:{body['column']} "), (0x400, f"bit_position:{body['bit_position']} "),
+                      (0x800, f"requestor_id:0x{body['requestor_id']:016x} "),
+                      (0x1000, f"responder_id:0x{body['responder_id']:016x} "),
+                      (0x2000, f"target_id:0x{body['target_id']:016x} "),
+                      (0x200000, f"chip_id:{ext >> 5} ")]:
+        if vb & bit:
+            loc += text
+    if loc:
+        out.append(f"{b}{loc[:255]}")
+    if vb & 0x4000:
+        t = body["memory_error_type"]
+        out.append(f"{b}error_type: {t}, {MEMORY_ERROR_TYPES.get(t, 'unknown')}")
+    if vb & 0x20000:
+        out.append(f"{b}DIMM location: not present. DMI handle: 0x{body['module_handle']:04x} ")
+    return out
+
+
+def _error_status_int(es: dict) -> int:
+    from ..schemas.sections import ERROR_STATUS
+    return ERROR_STATUS.encode(es, "error_status")[0]
+
+
+def _pcie(b, body, raw, sev):
+    from ..schemas.sections import PCIE_PORT_TYPES
+    out = []
+    if _v(body, 0):
+        t = body["port_type"]
+        out.append(f"{b}port_type: {t}, {PCIE_PORT_TYPES.get(t, 'unknown')}")
+    if _v(body, 1):
+        out.append(f"{b}version: {body['version']['major']}.{body['version']['minor']}")
+    if _v(body, 2):
+        out.append(f"{b}command: 0x{body['command']:04x}, status: 0x{body['status']:04x}")
+    if _v(body, 3):
+        d = body["device_id"]
+        cc = d["class_code"].to_bytes(3, "little")
+        out += [f"{b}device_id: {d['segment']:04x}:{d['primary_bus']:02x}:{d['device']:02x}.{d['function']:x}",
+                f"{b}slot: {d['slot'] >> 3}", f"{b}secondary_bus: 0x{d['secondary_bus']:02x}",
+                f"{b}vendor_id: 0x{d['vendor_id']:04x}, device_id: 0x{d['device_id']:04x}",
+                f"{b}class_code: {cc[2]:02x}{cc[1]:02x}{cc[0]:02x}"]
+    if _v(body, 4):
+        sn = body["serial_number"]
+        out.append(f"{b}serial number: 0x{sn & 0xFFFFFFFF:04x}, 0x{sn >> 32:04x}")
+    if _v(body, 5):
+        br = body["bridge"]
+        out.append(f"{b}bridge: secondary_status: 0x{br['secondary_status']:04x}, "
+                   f"control: 0x{br['control']:04x}")
+    if _v(body, 7):
+        aer = bytes.fromhex(body["aer_info"])
+
+        def dw(off):
+            return int.from_bytes(aer[off:off + 4], "little")
+        out += [f"{b}aer_cor_status: 0x{dw(16):08x}, aer_cor_mask: 0x{dw(20):08x}",
+                f"{b}aer_uncor_status: 0x{dw(4):08x}, aer_uncor_mask: 0x{dw(8):08x}",
+                f"{b}aer_uncor_severity: 0x{dw(12):08x}",
+                f"{b}TLP Header: {dw(28):08x} {dw(32):08x} {dw(36):08x} {dw(40):08x}"]
+    return out
+
+
+ARM_CACHE_OPS = ["Generic error (type cannot be determined)",
+                 "Generic read (type of instruction or data request cannot be determined)",
+                 "Generic write (type of instruction of data request cannot be determined)",
+                 "Data read", "Data write", "Instruction fetch", "Prefetch", "Eviction",
+                 "Snooping (processor initiated a cache snoop that resulted in an error)",
+                 "Snooped (processor raised a cache error caused by another processor or device snooping its cache)",
+                 "Management"]
+ARM_TLB_OPS = ARM_CACHE_OPS[:7] + [
+    "Local management operation (processor initiated a TLB management operation that resulted in an error)",
+    "External management operation (processor raised a TLB error caused by another processor or device broadcasting TLB operations)"]
+ARM_BUS_OPS = ARM_CACHE_OPS[:7]
+
+
+def _arm(b, body, raw, sev):
+    from ..schemas.sections import ARM_CONTEXT_TYPES
+    out = [f"{b}MIDR: 0x{body['midr']:016x}"]
+    n_info = body["error_info_num"]
+    length = body["section_length"] - (40 + 32 * n_info)
+    if length < 0:
+        return out + [f"{b}section length: {body['section_length']}", f"{b}section length is too small",
+                      f"{b}firmware-generated error record is incorrect", f"{b}ERR_INFO_NUM is {n_info}"]
+    if _v(body, 0):
+        out.append(f"{b}Multiprocessor Affinity Register (MPIDR): 0x{body['mpidr']:016x}")
+    if _v(body, 1):
+        out.append(f"{b}error affinity level: {body['error_affinity_level']}")
+    if _v(body, 2):
+        out.append(f"{b}running state: 0x{body['running_state']:x}")
+        out.append(f"{b}Power State Coordination Interface state: {body['psci_state']}")
+    e = b + " "
+    for i, info in enumerate(body.get("error_info", [])):
+        out.append(f"{b}Error info structure {i}:")
+        out.append(f"{b}num errors: {info['multiple_error'] + 1}")
+        vb = info["validation_bits"]
+        if vb >> 1 & 1:
+            fl = info["flags"]
+            for name, text in [("first_error_captured", "first error captured"),
+                               ("last_error_captured", "last error captured"),
+                               ("propagated", "propagated error captured"),
+                               ("overflow", "overflow occurred, error info is incomplete")]:
+                if fl[name]:
+                    out.append(f"{e}{text}")
+        t = info["type"]
+        out.append(f"{e}error_type: {t}, "
+                   f"{_name(['cache error', 'TLB error', 'bus error', 'micro-architectural error'], t)}")
+        if vb >> 2 & 1:
+            out.append(f"{e}error_info: 0x{info['error_info']:016x}")
+            out += _arm_error_info(e + " ", t, info["error_info"])
+        if vb >> 3 & 1:
+            out.append(f"{e}virtual fault address: 0x{info['virtual_fault_address']:016x}")
+        if vb >> 4 & 1:
+            out.append(f"{e}physical fault address: 0x{info['physical_fault_address']:016x}")
+    for j, ctx in enumerate(body.get("context", [])):
+        size = (8 + ctx["register_array_size"] + 15) // 16 * 16
+        out.append(f"{b}Context info structure {j}:")
+        if length < size:
+            out += [f"{e}section length is too small", f"{b}firmware-generated error record is incorrect"]
+            return out
+        if ctx["register_context_type"] > 8:
+            out.append(f"{e}Invalid context type: {ctx['register_context_type']} (max: 8)")
+            return out
+        out.append(f"{e}register context type: {ARM_CONTEXT_TYPES[ctx['register_context_type']]}")
+        out += hexdump(e, bytes.fromhex(ctx["register_array"]), 4, False)
+        length -= size
+    if length > 0:
+        vendor = raw[len(raw) - length:] if length <= len(raw) else raw
+        out.append(f"{b}Vendor specific error info has {length} bytes:")
+        out += hexdump(e, vendor, 4, True)
+    return out
+
+
+def _arm_error_info(i, t, info):
+    if t > 2:
+        return []
+    out = []
+
+    def bit(n):
+        return info >> n & 1
+    if bit(0):
+        tt = info >> 16 & 3
+        if tt < 3:
+            out.append(f"{i}transaction type: {['Instruction', 'Data Access', 'Generic'][tt]}")
+    if bit(1):
+        op = info >> 18 & 0xF
+        ops = [ARM_CACHE_OPS, ARM_TLB_OPS, ARM_BUS_OPS][t]
+        if op < len(ops):
+            out.append(f"{i}operation type: {ops[op]}")
+    if bit(2):
+        lvl = info >> 22 & 7
+        out.append(f"{i}" + ["cache level: ", "TLB level: ",
+                             "affinity level at which the bus error occurred: "][t] + str(lvl))
+    if bit(3):
+        out.append(f"{i}processor context " + ("corrupted" if info >> 25 & 1 else "not corrupted"))
+    if bit(4):
+        out.append(f"{i}the error has " + ("been corrected" if info >> 26 & 1 else "not been corrected"))
+    if bit(5):
+        out.append(f"{i}PC is " + ("precise" if info >> 27 & 1 else "imprecise"))
+    if bit(6) and info >> 28 & 1:
+        out.append(f"{i}Program execution can be restarted reliably at the PC associated with the error.")
+    if t == 2:
+        if bit(7):
+            out.append(f"{i}participation type: " + ["Local processor originated request",
+                                                     "Local processor responded to request",
+                                                     "Local processor observed", "Generic"][info >> 29 & 3])
+        if bit(8) and info >> 31 & 1:
+            out.append(f"{i}request timed out")
+        if bit(9):
+            out.append(f"{i}address space: " + ["External Memory Access", "Internal Memory Access",
+                                                 "Unknown", "Device Memory Access"][info >> 32 & 3])
+        if bit(10):
+            out.append(f"{i}memory access attributes:0x{info >> 34 & 0x1FF:x}")
+        if bit(11):
+            out.append(f"{i}access mode: " + ("normal" if info >> 43 & 1 else "secure"))
+    return out
+
+
+def _ia32(b, body, raw, sev):
+    from ..guids import IA32X64_CHECK_TYPES
+    from ..schemas.sections import IA32_CONTEXT_TYPES
+    out = []
+    vb = body["validation_bits"]
+    if vb["lapic_id"]:
+        out.append(f"{b}Local APIC_ID: 0x{body['lapic_id']:x}")
+    if vb["cpuid"]:
+        out.append(f"{b}CPUID Info:")
+        out += hexdump(b, bytes.fromhex(body["cpuid"]), 4, False)
+    e = b + " "
+    kinds = {g: k for k, (g, _t) in IA32X64_CHECK_TYPES.items()}
+    titles = {"cache": "cache error", "tlb": "TLB error", "bus": "bus error", "ms": "micro-architectural error"}
+    for n, info in enumerate(body.get("error_info", [])):
+        out.append(f"{b}Error Information Structure {n}:")
+        kind = kinds.get(info["error_type"])
+        out.append(f"{e}Error Structure Type: {titles.get(kind, 'unknown')}")
+        if kind is None:
+            out.append(f"{e}Error Structure Type: {info['error_type']}")
+        v = info["validation_bits"]
+        if v & 1:
+            out.append(f"{e}Check Information: 0x{info['check_info']:016x}")
+            if kind:
+                out += _ia32_check(e + " ", kind, info["check_info"])
+        for bit, field, label in [(1, "target_id", "Target Identifier"),
+                                  (2, "requestor_id", "Requestor Identifier"),
+                                  (3, "responder_id", "Responder Identifier"),
+                                  (4, "instruction_ip", "Instruction Pointer")]:
+            if v >> bit & 1:
+                out.append(f"{e}{label}: 0x{info[field]:016x}")
+    for n, ctx in enumerate(body.get("context", [])):
+        out.append(f"{b}Context Information Structure {n}:")
+        t = ctx["register_type"]
+        out.append(f"{e}Register Context Type: {IA32_CONTEXT_TYPES.get(t, 'unknown')}")
+        out.append(f"{e}Register Array Size: 0x{ctx['array_size']:04x}")
+        if t == 1:
+            out.append(f"{e}MSR Address: 0x{ctx['msr_address']:08x}")
+        if t == 7:
+            out.append(f"{e}MM Register Address: 0x{ctx['mm_register_address']:016x}")
+        out.append(f"{e}Register Array:")
+        out += hexdump(e, bytes.fromhex(ctx["register_array"]), 8 if t == 1 else 4, False)
+    return out
+
+
+def _ia32_check(i, kind, check):
+    out = []
+
+    def valid(n):
+        return check >> n & 1
+
+    def tf(v):
+        return "true" if v else "false"
+    if kind == "ms":
+        if valid(0):
+            t = check >> 16 & 7
+            out.append(f"{i}Error Type: {t}, " + _name(["No Error", "Unclassified", "Microcode ROM Parity Error",
+                                                        "External Error", "FRC Error",
+                                                        "Internal Unclassified"], t))
+        bools = [(1, 19, "Processor Context Corrupt"), (2, 20, "Uncorrected"), (3, 21, "Precise IP"),
+                 (4, 22, "Restartable IP"), (5, 23, "Overflow")]
+    else:
+        if valid(0):
+            t = check >> 16 & 3
+            out.append(f"{i}Transaction Type: {t}, {_name(['Instruction', 'Data Access', 'Generic'], t)}")
+        if valid(1):
+            op = check >> 18 & 0xF
+            limit = 9 if kind == "cache" else 7
+            ops = ["generic error", "generic read", "generic write", "data read", "data write",
+                   "instruction fetch", "prefetch", "eviction", "snoop"]
+            out.append(f"{i}Operation: {op}, {ops[op] if op < limit else 'unknown'}")
+        if valid(2):
+            out.append(f"{i}Level: {check >> 22 & 7}")
+        bools = [(3, 25, "Processor Context Corrupt"), (4, 26, "Uncorrected"), (5, 27, "Precise IP"),
+                 (6, 28, "Restartable IP"), (7, 29, "Overflow")]
+    for vbit, fbit, label in bools:
+        if valid(vbit):
+            out.append(f"{i}{label}: {tf(check >> fbit & 1)}")
+    if kind == "bus":
+        if valid(8):
+            p = check >> 30 & 3
+            out.append(f"{i}Participation Type: {p}, " + ["Local Processor originated request",
+                                                          "Local Processor responded to request",
+                                                          "Local Processor observed", "Generic"][p])
+        if valid(9):
+            out.append(f"{i}Time Out: {tf(check >> 32 & 1)}")
+        if valid(10):
+            a = check >> 33 & 3
+            out.append(f"{i}Address Space: {a}, " + ["Memory Access", "Reserved", "I/O",
+                                                     "Other Transaction"][a])
+    return out
+
+
+def _firmware(b, body, raw, sev):
+    from ..schemas.sections import FIRMWARE_RECORD_TYPES
+    out = [f"{b}Firmware Error Record Type: {FIRMWARE_RECORD_TYPES.get(body['record_type'], 'unknown')}",
+           f"{b}Revision: {body['revision']}"]
+    if body["revision"] == 0:
+        out.append(f"{b}Record Identifier: {body['record_identifier']:08x}")
+    elif body["revision"] == 2:
+        out.append(f"{b}Record Identifier: {body['record_identifier_guid']}")
+    start = {0: 16, 1: 8}.get(body["revision"], 32)
+    # the kernel's length arithmetic can underflow for short rev>=2 records; we clamp
+    return out + hexdump(b, raw[start:], 4, True)
+
+
+CXL_AGENTS = ["Restricted CXL Device", "Restricted CXL Host Downstream Port", "CXL Device",
+              "CXL Logical Device", "CXL Fabric Manager managed Logical Device", "CXL Root Port",
+              "CXL Downstream Switch Port", "CXL Upstream Switch Port"]
+
+
+def _cxl_protocol(b, body, raw, sev):
+    out = []
+    agent = body["agent_type"]
+    dev_types = (0, 2, 3, 4, 5, 6, 7)
+    if _v(body, 0):
+        out.append(f"{b} agent_type: {agent}, {_name(CXL_AGENTS, agent)}")
+    if _v(body, 1):
+        a = body["agent_address"]
+        if agent == 1:
+            out.append(f"{b} rcrb_base_address: 0x{a:016x}")
+        elif agent in dev_types:
+            out.append(f"{b} agent_address: {a >> 24 & 0xFFFF:04x}:{a >> 16 & 0xFF:02x}:"
+                       f"{a >> 8 & 0xFF:02x}.{a & 0xFF:x}")
+    if _v(body, 2) and agent in dev_types:
+        d = body["device_id"]
+        cc = d["class_code"].to_bytes(2, "little")
+        out += [f"{b} slot: {d['slot'] >> 3}",
+                f"{b} vendor_id: 0x{d['vendor_id']:04x}, device_id: 0x{d['device_id']:04x}",
+                f"{b} sub_vendor_id: 0x{d['subsystem_vendor_id']:04x}, sub_device_id: 0x{d['subsystem_id']:04x}",
+                f"{b} class_code: {cc[1]:02x}{cc[0]:02x}"]
+    if _v(body, 3) and agent in (0, 2, 3, 4):
+        sn = body["serial_number"]
+        out.append(f"{b} lower_dw: 0x{sn & 0xFFFFFFFF:08x}, upper_dw: 0x{sn >> 32:08x}")
+    if _v(body, 4) and agent in dev_types:
+        out += hexdump(b, bytes.fromhex(body["capability"]), 4, False)
+    if _v(body, 5):
+        out += [f"{b} DVSEC length: 0x{body['dvsec_length']:04x}", f"{b} CXL DVSEC:"]
+        out += hexdump(b, bytes.fromhex(body["dvsec"]), 4, False)
+    if _v(body, 6):
+        log = bytes.fromhex(body["error_log"]).ljust(88, b"\0")
+
+        def dw(o):
+            return int.from_bytes(log[o:o + 4], "little")
+        out += [f"{b} Error log length: 0x{body['error_log_length']:04x}", f"{b} CXL Error Log:",
+                # two kernel format strings lack their newline: those lines run together
+                f"{b} cxl_ras_uncor_status: 0x{dw(0):08x}{b} cxl_ras_uncor_mask: 0x{dw(4):08x}",
+                f"{b} cxl_ras_uncor_severity: 0x{dw(8):08x}",
+                f"{b} cxl_ras_cor_status: 0x{dw(12):08x}{b} cxl_ras_cor_mask: 0x{dw(16):08x}",
+                f"{b} cap_control: 0x{dw(20):08x}", f"{b} Header Log Registers:"]
+        out += hexdump(b, log[24:88], 4, False)
+    return out
+
+
+_PRINTERS = {
+    "processor_generic": ("general processor error", _generic),
+    "platform_memory": ("memory error", _memory),
+    "pcie": ("PCIe error", _pcie),
+    "arm": ("ARM processor error", _arm),
+    "ia32x64": ("IA32/X64 processor error", _ia32),
+    "firmware_error_record": ("Firmware Error Record Reference", _firmware),
+    "cxl_protocol": ("CXL Protocol Error", _cxl_protocol),
+}
+
+
+def document(doc: dict, arch: str = "arm64", source_id: int = 0) -> str:
+    lines = []
+    if doc["form"] == "estatus":
+        for n, block in enumerate(doc["blocks"], 1):
+            lines += render_block(block, source_id, n, arch)
+    elif doc["form"] == "record":
+        for n, rec in enumerate(doc["records"], 1):
+            lines += render_record(rec, n, arch)
+    else:
+        for n, sec in enumerate(doc["sections"], 1):
+            pfx = f"{{{n}}}{HW_ERR}"
+            d = sec["descriptor"]
+            lines += _section(pfx + " ", 0, d["section_type"], sec.get("body"), d["section_severity"],
+                              d["validation_bits"], d["fru_id"], d["fru_text"], None, 0, arch)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,541 @@
+"""CPER-JSON as openbmc/libcper's `cper-convert to-json` writes it (its field names, its name tables,
+fields left out when their validation bit is clear), so OpenBMC/Redfish tooling can read our output.
+
+Where libcper contradicts the UEFI spec we follow the spec; each such place is marked SPEC and listed
+in the README. The "message" strings libcper marks unstable are produced but not compared in tests.
+"""
+from __future__ import annotations
+
+import base64
+
+from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
+from ..schemas.cper import SEVERITIES
+from ..schemas.layout import parse_int
+
+# libcper's readable names for section types (its section_definitions table)
+SECTION_NAMES = {
+    "processor_generic": ("GenericProcessor", "Processor Generic"),
+    "ia32x64": ("Ia32x64Processor", "IA32/X64"),
+    "ipf": (None, "IPF"),
+    "arm": ("ArmProcessor", "ARM"),
+    "platform_memory": ("Memory", "Platform Memory"),
+    "platform_memory2": ("Memory2", "Platform Memory 2"),
+    "pcie": ("Pcie", "PCIe"),
+    "firmware_error_record": ("Firmware", "Firmware Error Record Reference"),
+    "pci_bus": ("PciBus", "PCI/PCI-X Bus"),
+    "pci_component": ("PciComponent", "PCI Component/Device"),
+    "dmar_generic": ("GenericDmar", "DMAr Generic"),
+    "dmar_vtd": ("VtdDmar", "Intel VT for Directed I/O Specific DMAr"),
+    "dmar_iommu": ("IommuDmar", "IOMMU Specific DMAr"),
+    "ccix_per": ("CcixPer", "CCIX PER Log Error"),
+    "cxl_protocol": ("CxlProtocol", "CXL Protocol Error"),
+    "cxl_general_media": ("CxlComponent", "CXL General Media Component Error"),
+    "cxl_dram": ("CxlComponent", "CXL DRAM Component Error"),
+    "cxl_memory_module": ("CxlComponent", "CXL Memory Module Component Error"),
+    "cxl_physical_switch": ("CxlComponent", "CXL Physical Switch Component Error"),
+    "cxl_virtual_switch": ("CxlComponent", "CXL Virtual Switch Component Error"),
+    "cxl_mld_port": ("CxlComponent", "CXL MLD Port Component Error"),
+    "arm_ras": ("ArmRas", "ARM RAS"),
+    "ampere": ("Ampere", "Ampere"),
+    "nvidia": ("Nvidia", "NVIDIA"),
+    "nvidia_event": ("NvidiaEvent", "NvidiaEvent"),
+}
+SEVERITY_NAMES = {0: "Recoverable", 1: "Fatal", 2: "Corrected", 3: "Informational"}
+HEADER_FLAGS = {1: "HW_ERROR_FLAGS_RECOVERED", 2: "HW_ERROR_FLAGS_PREVERR", 4: "HW_ERROR_FLAGS_SIMULATED"}
+DESCRIPTOR_FLAGS = ["primary", "containmentWarning", "reset", "errorThresholdExceeded",
+                    "resourceNotAccessible", "latentError", "propagated", "overflow"]
+_SEV_INT = {v: k for k, v in SEVERITIES.items()}
+
+ERROR_STATUS_TYPES = {
+    1: ("ERR_INTERNAL", "Error detected internal to the component."),
+    16: ("ERR_BUS", "Error detected in the bus."),
+    4: ("ERR_MEM", "Storage error in memory (DRAM)."),
+    5: ("ERR_TLB", "Storage error in TLB."),
+    6: ("ERR_CACHE", "Storage error in cache."),
+    7: ("ERR_FUNCTION", "Error in one or more functional units."),
+    8: ("ERR_SELFTEST", "Component failed self test."),
+    9: ("ERR_FLOW", "Overflow or underflow of internal queue."),
+    17: ("ERR_MAP", "Virtual address not found on IO-TLB or IO-PDIR."),
+    18: ("ERR_IMPROPER", "Improper access error."),
+    19: ("ERR_UNIMPL", "Access to a memory address which is not mapped to any component."),
+    20: ("ERR_LOL", "Loss of Lockstep error."),
+    21: ("ERR_RESPONSE", "Response not associated with a request."),
+    22: ("ERR_PARITY", "Bus parity error (must also set the A, C, or D bits)."),
+    23: ("ERR_PROTOCOL", "Detection of a protocol error."),
+    24: ("ERR_ERROR", "Detection of a PATH_ERROR."),
+    25: ("ERR_TIMEOUT", "Bus operation timeout."),
+    26: ("ERR_POISONED", "A read was issued to data that has been poisoned."),
+}
+MEMORY_ERROR_TYPES = ["Unknown", "No Error", "Single-bit ECC", "Multi-bit ECC",
+                      "Single-symbol ChipKill ECC", "Multi-symbol ChipKill ECC", "Master Abort",
+                      "Target Abort", "Parity Error", "Watchdog Timeout", "Invalid Address",
+                      "Mirror Broken", "Memory Sparing", "Scrub Corrected Error",
+                      "Scrub Uncorrected Error", "Physical Memory Map-out Event"]
+PROC_TYPES = {0: "IA32/X64", 1: "IA64", 2: "ARM"}
+PROC_ISAS = {0: "IA32", 1: "IA64", 2: "X64", 3: "ARM A32/T32", 4: "ARM A64"}
+PROC_ERROR_TYPES = {0: "Unknown", 1: "Cache Error", 2: "TLB Error", 4: "Bus Error",
+                    8: "Micro-Architectural Error"}
+PROC_OPERATIONS = {0: "Unknown or Generic", 1: "Data Read", 2: "Data Write", 3: "Instruction Execution"}
+FIRMWARE_TYPES = {0: "IPF SAL Error Record", 1: "SOC Firmware Error Record (Type1 Legacy)",
+                  2: "SOC Firmware Error Record (Type2)"}
+PCI_BUS_ERROR_TYPES = {0: "Unknown/OEM Specific Error", 1: "Data Parity Error", 2: "System Error",
+                       3: "Master Abort", 4: "Bus Timeout/No Device Present (No DEVSEL#)",
+                       5: "Master Data Parity Error", 6: "Address Parity Error",
+                       7: "Command Parity Error"}
+DMAR_FAULT_REASONS = {
+    1: ("DMT Entry Missing", "Domain mapping table entry is not present."),
+    2: ("DMT Entry Invalid", "Invalid domain mapping table entry."),
+    3: ("DMT Access Error", "DMAr unit's attempt to access the domain mapping table resulted in an error."),
+    4: ("DMT Reserved Bit Invalid", "Reserved bit set to non-zero value in the domain mapping table."),
+    5: ("DMA Address Out of Bounds", "DMA request to access an address beyond the device address width."),
+    6: ("Invalid Read/Write", "Invalid read or write access."),
+    7: ("Invalid Device Request", "Invalid device request."),
+    8: ("ATT Access Error",
+        "DMAr unit's attempt to access the address translation table resulted in an error."),
+    9: ("ATT Reserved Bit Invalid", "Reserved bit set to non-zero value in the address translation table."),
+    10: ("Illegal Command", "Illegal command error."),
+    11: ("Command Buffer Access Error",
+         "DMAr unit's attempt to access the command buffer resulted in an error."),
+}
+RESERVED = "Unknown (Reserved)"
+
+
+def b64(hexstr: str) -> str:
+    return base64.b64encode(bytes.fromhex(hexstr)).decode()
+
+
+def pair(value: int, names, default=RESERVED, key="name") -> dict:
+    names = names if isinstance(names, dict) else dict(enumerate(names))
+    return {"value": value, key: names.get(value, default)}
+
+
+def _sev(value) -> dict:
+    v = _SEV_INT.get(value, value) if isinstance(value, str) else value
+    return {"code": v, "name": SEVERITY_NAMES.get(v, "Unknown")}
+
+
+def _revision(v: int) -> dict:
+    return {"major": v >> 8, "minor": v & 0xFF}
+
+
+def _bits_int(bits) -> int:
+    """A Bits model (dict) or int back to its integer value."""
+    if isinstance(bits, int):
+        return bits
+    return bits.get("_value", 0)
+
+
+def _timestamp(value):
+    """libcper's ISO string, or None where libcper would leave it out."""
+    from ..schemas.cper import timestamp_fields
+    f = timestamp_fields(value)
+    raw = f["raw"]
+
+    def bcd(b):
+        return (b >> 4) * 10 + (b & 0xF)
+    century, year = bcd(raw[7]) % 100, bcd(raw[6]) % 100
+    month, day, hours, minutes, seconds = bcd(raw[5]), bcd(raw[4]), bcd(raw[2]), bcd(raw[1]), bcd(raw[0])
+    if month > 12 or day > 31 or hours > 24 or minutes > 60 or seconds >= 60:
+        return None
+    return (f"{century:02d}{year:02d}-{month:02d}-{day:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}+00:00",
+            bool(raw[3]))
+
+
+def _untrusted(text: str):
+    """libcper drops strings with non-printable characters (before the first NUL)."""
+    text = text.split("\0", 1)[0]
+    if all(0x20 <= ord(c) < 0x7F for c in text):
+        return text
+    return None
+
+
+def header(h: dict) -> dict:
+    vb = h["validation_bits"]
+    out = {"revision": _revision(h["revision"]), "sectionCount": h["section_count"],
+           "severity": _sev(h["error_severity"]), "recordLength": h["record_length"]}
+    if vb["timestamp"]:
+        ts = _timestamp(h["timestamp"])
+        if ts:
+            out["timestamp"], out["timestampIsPrecise"] = ts
+    if vb["platform_id"]:
+        out["platformID"] = h["platform_id"]
+    if vb["partition_id"]:
+        out["partitionID"] = h["partition_id"]
+    out["creatorID"] = h["creator_id"]
+    key = NOTIFICATION_KEY_BY_GUID.get(h["notification_type"])
+    out["notificationType"] = {"guid": h["notification_type"],
+                               "type": NOTIFICATION_TYPES[key][1] if key else "Unknown"}
+    out["recordID"] = h["record_id"]
+    flags = _flags_value(h["flags"], [("recovered", 0), ("previous_error", 1), ("simulated", 2)])
+    out["flags"] = {"value": flags, "name": HEADER_FLAGS.get(flags, "Unknown")}
+    out["persistenceInfo"] = h["persistence_information"]
+    return out
+
+
+def _flags_value(flags, names) -> int:
+    v = flags.get("reserved", 0)
+    for name, bit in names:
+        if flags.get(name):
+            v |= 1 << bit
+    return v
+
+
+def descriptor(d: dict) -> dict:
+    from ..cper.body import section_key
+    key = section_key(d["section_type"])
+    guid = SECTION_TYPES[key][0] if key else d["section_type"]
+    flags = _flags_value(d["flags"], [(n, i) for i, n in enumerate(
+        ["primary", "containment_warning", "reset", "error_threshold_exceeded",
+         "resource_not_accessible", "latent_error", "propagated", "overflow"])])
+    out = {"sectionOffset": d["section_offset"], "sectionLength": d["section_length"],
+           "revision": _revision(d["revision"]),
+           "flags": {n: bool(flags >> i & 1) for i, n in enumerate(DESCRIPTOR_FLAGS)},
+           "sectionType": {"data": guid,
+                           "type": SECTION_NAMES[key][1] if key in SECTION_NAMES else "Unknown"}}
+    if d["validation_bits"]["fru_id"]:
+        out["fruID"] = d["fru_id"]
+    if d["validation_bits"]["fru_text"]:
+        text = _untrusted(d["fru_text"])
+        if text is not None:
+            out["fruText"] = text
+    out["severity"] = _sev(d["section_severity"])
+    return out
+
+
+def section(sec: dict) -> dict:
+    """One sections[] item: {"message"?, "<Key>": {...}} or {"Unknown": {"data": base64}}."""
+    from ..cper.body import section_key
+    from ..cper.body import build_body
+    d = sec["descriptor"]
+    key = section_key(d["section_type"])
+    body = sec.get("body")
+    if body is None:
+        return {"Unknown": {"data": ""}}
+    fn = SECTION_RENDERERS.get(key)
+    if fn is not None and "data" not in body:
+        result = fn(body)
+        if result is not None:
+            json_key = SECTION_NAMES[key][0]
+            message, ir = result
+            out = {"message": message} if message else {}
+            out[json_key] = ir
+            return out
+    raw = build_body(d["section_type"], body)
+    return {"Unknown": {"data": base64.b64encode(raw).decode()}}
+
+
+def record(rec: dict) -> dict:
+    return {"header": header(rec["header"]),
+            "sectionDescriptors": [descriptor(s["descriptor"]) for s in rec["sections"]],
+            "sections": [section(s) for s in rec["sections"]]}
+
+
+def section_form(sec: dict) -> dict:
+    return {"sectionDescriptor": descriptor(sec["descriptor"]), "section": section(sec)}
+
+
+def document(doc: dict):
+    """libcper JSON for a decoded document: one object per record/section (a list if several)."""
+    if doc["form"] == "record":
+        items = [record(r) for r in doc["records"]]
+    elif doc["form"] == "section":
+        items = [section_form(s) for s in doc["sections"]]
+    else:
+        raise ValueError("libcper has no error status block format: decode with --format json, or "
+                         "convert the entries with --as section")
+    return items[0] if len(items) == 1 else items
+
+
+# -- section bodies ---------------------------------------------------------------------------
+
+def _valid(body, bit, field="validation_bits") -> bool:
+    return bool(parse_int(body.get(field, 0)) >> bit & 1)
+
+
+def error_status(es: dict) -> dict:
+    t = es["error_type"]
+    et = {"value": t}
+    if t in ERROR_STATUS_TYPES:
+        et["description"] = ERROR_STATUS_TYPES[t][1]
+    et["name"] = ERROR_STATUS_TYPES[t][0] if t in ERROR_STATUS_TYPES else RESERVED
+    return {"errorType": et, "addressSignal": es["address"], "controlSignal": es["control"],
+            "dataSignal": es["data"], "detectedByResponder": es["responder"],
+            "detectedByRequester": es["requester"], "firstError": es["first_error"],
+            "overflowDroppedLogs": es["overflow"]}
+
+
+def _generic(b):
+    out = {}
+    if _valid(b, 0):
+        out["processorType"] = pair(b["processor_type"], PROC_TYPES)
+    if _valid(b, 1):
+        out["processorISA"] = pair(b["processor_isa"], PROC_ISAS)
+    if _valid(b, 2):
+        out["errorType"] = pair(b["error_type"], PROC_ERROR_TYPES)
+    if _valid(b, 3):
+        out["operation"] = pair(b["operation"], PROC_OPERATIONS)
+    if _valid(b, 4):
+        out["flags"] = {n: bool(b["flags"] >> i & 1)
+                        for i, n in enumerate(["restartable", "preciseIP", "overflow", "corrected"])}
+    if _valid(b, 5):
+        out["level"] = b["level"]
+    if _valid(b, 6):
+        out["cpuVersionInfo"] = b["cpu_version"]
+    if _valid(b, 7):
+        text = _untrusted(b["cpu_brand"])
+        if text is not None:
+            out["cpuBrandString"] = text
+    for bit, src, dst in [(8, "processor_id", "processorID"), (9, "target_address", "targetAddress"),
+                          (10, "requestor_id", "requestorID"), (11, "responder_id", "responderID"),
+                          (12, "instruction_ip", "instructionIP")]:
+        if _valid(b, bit):
+            out[dst] = b[src]
+    return "A Generic Processor Error occurred", out
+
+
+def _bank(b, bit):
+    if _valid(b, bit):
+        return {"value": b["bank"]}
+    return {"address": b["bank"] & 0xFF, "group": b["bank"] >> 8}
+
+
+def _memory(b):
+    out = {}
+    if _valid(b, 0):
+        out["errorStatus"] = error_status(b["error_status"])
+    out["bank"] = _bank(b, 6)
+    if _valid(b, 14):
+        out["memoryErrorType"] = pair(b["memory_error_type"], MEMORY_ERROR_TYPES)
+    if _valid(b, 18):
+        ext = {"rowBit16": bool(b["extended"] & 1), "rowBit17": bool(b["extended"] >> 1 & 1)}
+        if _valid(b, 21):
+            ext["chipIdentification"] = b["extended"] >> 5
+        out["extended"] = ext
+    if _valid(b, 16):
+        out["cardSmbiosHandle"] = b["card_handle"]
+    if _valid(b, 17):
+        out["moduleSmbiosHandle"] = b["module_handle"]
+    if _valid(b, 1):
+        out["physicalAddress"] = b["physical_address"]
+        out["physicalAddressHex"] = f"0x{b['physical_address']:016X}"
+    for bit, src, dst in [(2, "physical_address_mask", "physicalAddressMask"), (3, "node", "node"),
+                          (4, "card", "card"), (5, "module", "moduleRank"), (7, "device", "device"),
+                          (8, "row", "row"), (9, "column", "column"), (10, "bit_position", "bitPosition"),
+                          (11, "requestor_id", "requestorID"), (12, "responder_id", "responderID"),
+                          (13, "target_id", "targetID"), (15, "rank_number", "rankNumber")]:
+        if _valid(b, bit):
+            out[dst] = b[src]
+    msg = "A Memory Error occurred"
+    return msg, out
+
+
+def _memory2(b):
+    out = {}
+    if _valid(b, 0):
+        out["errorStatus"] = error_status(b["error_status"])
+    out["bank"] = _bank(b, 6)
+    if _valid(b, 13):
+        out["memoryErrorType"] = pair(b["memory_error_type"], MEMORY_ERROR_TYPES)
+    if _valid(b, 14):
+        out["status"] = {"value": b["status"], "state": "Uncorrected" if b["status"] & 1 else "Corrected"}
+    # SPEC: libcper gates the physical address on bit 0 (error status) and always adds the hex form
+    if _valid(b, 1):
+        out["physicalAddress"] = b["physical_address"]
+        out["physicalAddressHex"] = f"0x{b['physical_address']:016X}"
+    for bit, src, dst in [(2, "physical_address_mask", "physicalAddressMask"), (3, "node", "node"),
+                          (4, "card", "card"), (5, "module", "module"), (7, "device", "device"),
+                          (8, "row", "row"), (9, "column", "column"), (10, "rank", "rank"),
+                          (11, "bit_position", "bitPosition"), (12, "chip_id", "chipID"),
+                          (15, "requestor_id", "requestorID"), (16, "responder_id", "responderID"),
+                          (17, "target_id", "targetID"), (18, "card_handle", "cardSmbiosHandle"),
+                          (19, "module_handle", "moduleSmbiosHandle")]:
+        if _valid(b, bit):
+            out[dst] = b[src]
+    return "A Memory Error occurred", out
+
+
+def _firmware(b):
+    out = {"errorRecordType": pair(b["record_type"], FIRMWARE_TYPES), "revision": b["revision"],
+           "recordID": b["record_identifier"]}
+    if b["revision"] >= 2:
+        out["recordIDGUID"] = b["record_identifier_guid"]
+    return "A Firmware Error occurred", out
+
+
+def _pci_bus(b):
+    out = {}
+    if _valid(b, 0):
+        out["errorStatus"] = error_status(b["error_status"])
+    if _valid(b, 1):
+        out["errorType"] = pair(b["error_type"], PCI_BUS_ERROR_TYPES)
+    if _valid(b, 2):
+        out["busID"] = {"busNumber": b["bus_id"]["bus"], "segmentNumber": b["bus_id"]["segment"]}
+    if _valid(b, 3):
+        out["busAddress"] = b["bus_address"]
+    if _valid(b, 4):
+        out["busData"] = b["bus_data"]
+    if _valid(b, 5):
+        out["busCommandType"] = "PCI-X" if b["bus_command"] >> 56 & 1 else "PCI"
+    if _valid(b, 6):
+        out["busRequestorID"] = b["requestor_id"]
+        out["busRequestorIDHex"] = f"0x{b['requestor_id']:016X}"
+    if _valid(b, 7):
+        out["busCompleterID"] = b["completer_id"]
+        out["busCompleterIDHex"] = f"0x{b['completer_id']:016X}"
+    if _valid(b, 8):
+        out["targetID"] = b["target_id"]
+    return "A PCI/PCI-X Bus Error occurred", out
+
+
+def _pci_component(b):
+    out = {}
+    if _valid(b, 0):
+        out["errorStatus"] = error_status(b["error_status"])
+    if _valid(b, 1):
+        i = b["id_info"]
+        out["idInfo"] = {"vendorID": i["vendor_id"], "deviceID": i["device_id"],
+                         "classCode": i["class_code"], "functionNumber": i["function"],
+                         "deviceNumber": i["device"], "busNumber": i["bus"], "segmentNumber": i["segment"]}
+    if _valid(b, 2):
+        out["memoryNumber"] = b["memory_number"]
+    if _valid(b, 3):
+        out["ioNumber"] = b["io_number"]
+    if _valid(b, 4):
+        out["registerDataPairs"] = [{"firstHalf": r["address"], "secondHalf": r["value"]}
+                                    for r in b["registers"]]
+    return "A PCI Component Error occurred", out
+
+
+def _dmar_generic(b):
+    fr = b["fault_reason"]
+    reason = {"value": fr}
+    if fr in DMAR_FAULT_REASONS:
+        reason["description"] = DMAR_FAULT_REASONS[fr][1]
+    reason["name"] = DMAR_FAULT_REASONS[fr][0] if fr in DMAR_FAULT_REASONS else RESERVED
+    out = {"requesterID": b["requester_id"], "segmentNumber": b["segment_number"], "faultReason": reason,
+           "accessType": pair(b["access_type"], ["DMA Write", "DMA Read"]),
+           "addressType": pair(b["address_type"], ["Untranslated Request", "Translation Request"]),
+           "architectureType": pair(b["architecture_type"], ["VT-d", "IOMMU"]),
+           "deviceAddress": b["device_address"]}
+    return "A Generic DMAr Error occurred", out
+
+
+_PTE_NAMES = [(f"pte_l{n}", f"pageTableEntry_Level{n}") for n in (6, 5, 4, 3, 2, 1)]
+
+
+def _dmar_vtd(b):
+    fr = int.from_bytes(bytes.fromhex(b["fault_record"]), "little")
+    out = {"version": b["version"], "revision": b["revision"],
+           "oemID": int.from_bytes(bytes.fromhex(b["oem_id"]), "little"),
+           "capabilityRegister": b["capability"], "extendedCapabilityRegister": b["extended_capability"],
+           "globalCommandRegister": b["global_command"], "globalStatusRegister": b["global_status"],
+           "faultStatusRegister": b["fault_status"],
+           "faultRecord": {"faultInformation": fr >> 12 & (1 << 52) - 1, "sourceIdentifier": fr >> 64 & 0xFFFF,
+                           "privelegeModeRequested": bool(fr >> 93 & 1),
+                           "executePermissionRequested": bool(fr >> 94 & 1),
+                           "pasidPresent": bool(fr >> 95 & 1), "faultReason": fr >> 96 & 0xFF,
+                           "pasidValue": fr >> 104 & 0xFFFFF, "addressType": fr >> 124 & 3,
+                           "type": pair(fr >> 126 & 1, ["Write Request", "Read/AtomicOp Request"],
+                                        "Unknown")},
+           "rootEntry": b64(b["root_entry"]), "contextEntry": b64(b["context_entry"])}
+    for src, dst in _PTE_NAMES:
+        out[dst] = b[src]
+    return "A VT-d DMAr Error occurred", out
+
+
+def _dmar_iommu(b):
+    out = {"revision": b["revision"], "controlRegister": b["control"], "statusRegister": b["status"],
+           "eventLogEntry": b64(b["event_log_entry"]), "deviceTableEntry": b64(b["device_table_entry"])}
+    for src, dst in _PTE_NAMES:
+        out[dst] = b[src]
+    return "An IOMMU DMAr Error occurred", out
+
+
+def _ccix_per(b):
+    out = {"length": b["length"]}
+    if _valid(b, 0):
+        out["ccixSourceID"] = b["ccix_source_id"]
+    if _valid(b, 1):
+        out["ccixPortID"] = b["ccix_port_id"]
+    if _valid(b, 2) and b["length"] > 16:
+        out["ccixPERLog"] = b64(b["per_log"])
+    return "A CCIX PER Log Error occurred", out
+
+
+def _cxl_protocol(b):
+    out = {}
+    agent = b["agent_type"]
+    if _valid(b, 0):
+        out["agentType"] = pair(agent, ["CXL 1.1 Device", "CXL 1.1 Host Downstream Port"])
+    if _valid(b, 1):
+        a = b["agent_address"]
+        if agent == 0:
+            out["cxlAgentAddress"] = {"functionNumber": a & 0xFF, "deviceNumber": a >> 8 & 0xFF,
+                                      "busNumber": a >> 16 & 0xFF, "segmentNumber": a >> 24 & 0xFFFF}
+        elif agent == 1:
+            out["cxlAgentAddress"] = {"value": a}
+    d = b["device_id"]
+    dev = {"vendorID": d["vendor_id"]}
+    if _valid(b, 2):
+        dev.update({"deviceID": d["device_id"], "subsystemVendorID": d["subsystem_vendor_id"],
+                    "subsystemDeviceID": d["subsystem_id"], "classCode": d["class_code"],
+                    "slotNumber": d["slot"] >> 3})
+    out["deviceID"] = dev
+    if _valid(b, 3) and agent == 0:
+        out["deviceSerial"] = b["serial_number"]
+    if _valid(b, 4):
+        out["capabilityStructure"] = b64(b["capability"])
+    if _valid(b, 5):
+        out["dvsecLength"] = b["dvsec_length"]
+        out["cxlDVSEC"] = b64(b["dvsec"])
+    if _valid(b, 6):
+        out["errorLogLength"] = b["error_log_length"]
+        out["cxlErrorLog"] = b64(b["error_log"])
+    return "A CXL Protocol Error occurred", out
+
+
+def _cxl_component(b):
+    out = {"length": b["length"]}
+    if _valid(b, 0):
+        d = b["device_id"]
+        out["deviceID"] = {"vendorID": d["vendor_id"], "deviceID": d["device_id"],
+                           "functionNumber": d["function"], "deviceNumber": d["device"],
+                           "busNumber": d["bus"], "segmentNumber": d["segment"],
+                           "slotNumber": d["slot"] >> 3}
+    if _valid(b, 1):
+        out["deviceSerial"] = b["serial_number"]
+    if _valid(b, 2) and b["event_log"]:
+        out["cxlComponentEventLog"] = {"data": b64(b["event_log"])}
+    return "A CXL Component Error occurred", out
+
+
+def _ampere(b):
+    return ("An Ampere Error occurred", {"typeId": b["type_id"], "subTypeId": b["subtype_id"],
+                                          "instanceId": b["instance_id"]})
+
+
+def _nvidia(b):
+    out = {"signature": b["signature"], "severity": _sev(b["severity"]), "errorType": b["error_type"],
+           "errorInstance": b["error_instance"], "socket": b["socket"], "registerCount": b["number_regs"],
+           "instanceBase": b["instance_base"],
+           "registers": [{"address": r["address"], "value": r["value"]} for r in b["registers"]]}
+    return "A NVIDIA Error occurred", out
+
+
+SECTION_RENDERERS = {
+    "processor_generic": _generic,
+    "platform_memory": _memory,
+    "platform_memory2": _memory2,
+    "firmware_error_record": _firmware,
+    "pci_bus": _pci_bus,
+    "pci_component": _pci_component,
+    "dmar_generic": _dmar_generic,
+    "dmar_vtd": _dmar_vtd,
+    "dmar_iommu": _dmar_iommu,
+    "ccix_per": _ccix_per,
+    "cxl_protocol": _cxl_protocol,
+    **{k: _cxl_component for k in ("cxl_general_media", "cxl_dram", "cxl_memory_module",
+                                   "cxl_physical_switch", "cxl_virtual_switch", "cxl_mld_port")},
+    "ampere": _ampere,
+    "nvidia": _nvidia,
+}

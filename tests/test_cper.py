@@ -1,0 +1,298 @@
+"""CPER and status blocks without the corpus: builders, kernel lines, bad input, random specs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import apeitool
+from apeitool.cli import main, memory_error_spec
+from apeitool.cper import build_document, decode_document
+from apeitool.cper.estatus import build_block
+from apeitool.errors import ApeiError, DecodeError, SpecError
+from apeitool.render import kernel
+from apeitool.schemas.layout import Array, Bits, Enum, Guid, Hex, Int, Layout, Text
+from apeitool.schemas.sections import BODIES
+
+QEMU_BLOCK = bytes.fromhex(
+    "01000000" "00000000" "00000000" "98000000" "00000000"                 # status block
+    "1411bca5646fde4eb8633e83ed7c83b1" "00000000" "0003" "00" "00" "50000000"
+    + "00" * 36 + "00" * 8                                                   # fru id/text, timestamp
+    + "0240000000000000" + "00" * 8 + "0060fa4000000000" + "00" * 48 + "00" + "00" * 7)
+
+
+def test_memory_error_one_liner_is_qemus_block():
+    raw = build_document(memory_error_spec(0x40fa6000, "recoverable", estatus=True))
+    assert raw == QEMU_BLOCK
+    assert len(raw) == 172
+
+
+def test_kernel_lines_for_qemu_memory_error():
+    doc, _ = decode_document(QEMU_BLOCK)
+    assert kernel.document(doc, "arm64", source_id=0).splitlines() == [
+        "{1}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: 0",
+        "{1}[Hardware Error]: event severity: recoverable",
+        "{1}[Hardware Error]:  Error 0, type: recoverable",
+        "{1}[Hardware Error]:   section_type: memory error",
+        "{1}[Hardware Error]:   physical_address: 0x0000000040fa6000",
+        "{1}[Hardware Error]:   error_type: 0, unknown",
+    ]
+
+
+def _block(section_type, body, severity="corrected", **entry):
+    return {"error_severity": severity, "entries": [
+        {"section_type": section_type, "error_severity": severity, "body": body, **entry}]}
+
+
+def _lines(block, arch="arm64"):
+    doc, _ = decode_document(build_block(block))
+    return kernel.document(doc, arch).splitlines()
+
+
+def test_kernel_corrected_memory_location_line():
+    lines = _lines(_block("platform_memory", {
+        "error_status": {"error_type": 4}, "node": 1, "card": 2, "module": 3, "bank": 0x0102,
+        "row": 5, "column": 6, "extended": 0b01000001,
+        "validation_bits": 0x1 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80000 | 0x100000 | 0x100 | 0x40000
+        | 0x200 | 0x200000}))
+    assert lines[1] == "{1}[Hardware Error]: It has been corrected by h/w and requires no further action"
+    assert lines[2] == "{1}[Hardware Error]: event severity: corrected"
+    assert lines[5] == ("{1}[Hardware Error]:    error_status: Storage error in DRAM memory "
+                        "(0x0000000000000400)")
+    assert lines[6] == ("{1}[Hardware Error]:   node:1 card:2 module:3 bank:258 bank_group:1 "
+                        "bank_address:2 row:65541 column:6 chip_id:2 ")
+
+
+def test_kernel_generic_processor_bits_and_fields():
+    lines = _lines(_block("processor_generic", {
+        "processor_type": 2, "processor_isa": 4, "error_type": 0x5, "flags": 0x9, "level": 1,
+        "instruction_ip": 0xffff0000}))
+    body = [l.split("]: ", 1)[1] for l in lines[4:]]
+    assert body == ["  section_type: general processor error", "  processor_type: 2, ARM",
+                    "  processor_isa: 4, ARM A64", "  error_type: 0x05", "  cache error, bus error",
+                    "  flags: 0x09", "  restartable, corrected", "  level: 1",
+                    "  IP: 0x00000000ffff0000"]
+
+
+def test_kernel_unknown_section_hexdump_and_arch():
+    lines = _lines(_block("c5753963-3b84-4095-bf78-eddad3f9c9dd", {"data": "41424344" * 5}))
+    assert lines[-3:] == [
+        "{1}[Hardware Error]:   section length: 0x14",
+        "{1}[Hardware Error]:   00000000: 44434241 44434241 44434241 44434241  ABCDABCDABCDABCD",
+        "{1}[Hardware Error]:   00000010: 44434241                             ABCD"]
+    arm = _block("arm", {"midr": 0x410fd0c0, "section_length": 40})
+    assert "section_type: ARM processor error" in _lines(arm, "arm64")[4]
+    assert "section type: unknown, e19e3d16-bc11-11e4-9caa-c2051d5d46b0" in _lines(arm, "x86_64")[4]
+
+
+def test_kernel_short_section_warns():
+    lines = _lines(_block("pcie", {"data": "00" * 20}))
+    assert lines[-1] == "[Firmware Warn]: error section length is too small"
+
+
+def test_kernel_pcie_lines():
+    aer = bytearray(96)
+    aer[4:8] = (0x10).to_bytes(4, "little")
+    aer[16:20] = (0x1).to_bytes(4, "little")
+    lines = _lines(_block("pcie", {"port_type": 4, "version": {"major": 2, "minor": 1},
+                                    "device_id": {"segment": 1, "primary_bus": 2, "device": 3,
+                                                  "function": 4, "slot": 5 << 3, "vendor_id": 0x8086,
+                                                  "device_id": 0x1234, "class_code": 0x060400},
+                                    "aer_info": aer.hex()}))
+    body = [l.split("]: ", 1)[1].strip() for l in lines[5:]]
+    assert body == ["port_type: 4, root port", "version: 2.1", "device_id: 0001:02:03.4", "slot: 5",
+                    "secondary_bus: 0x00", "vendor_id: 0x8086, device_id: 0x1234",
+                    "class_code: 060400", "aer_cor_status: 0x00000001, aer_cor_mask: 0x00000000",
+                    "aer_uncor_status: 0x00000010, aer_uncor_mask: 0x00000000",
+                    "aer_uncor_severity: 0x00000000", "TLP Header: 00000000 00000000 00000000 00000000"]
+
+
+def test_kernel_timestamp_line_for_v300_entry():
+    lines = _lines(_block("platform_memory", {"physical_address": 1},
+                          revision=0x300, timestamp="2026-11-21T10:20:30 precise",
+                          validation_bits={"timestamp": True}))
+    assert lines[3] == "{1}[Hardware Error]:  precise tstamp: 2026-11-21 10:20:30"
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+def test_section_outside_record_is_isolated():
+    spec = {"sections": [{"descriptor": {"section_type": "platform_memory"}, "body": {"node": 1}},
+                         {"descriptor": {"section_type": "firmware_error_record"},
+                          "body": {"record_type": 1}}]}
+    raw = bytearray(build_document(spec))
+    raw[128 + 72 + 4:128 + 72 + 8] = (5000).to_bytes(4, "little")   # second section_length lies
+    doc, warnings = decode_document(bytes(raw))
+    sections = doc["records"][0]["sections"]
+    assert sections[0]["body"]["node"] == 1 and "error" not in sections[0]
+    assert "outside" in sections[1]["error"]
+    assert warnings[0].field == "records[0].sections[1].descriptor.section_offset"
+    assert build_document(json.loads(json.dumps(doc))) == bytes(raw)
+
+
+def test_lying_count_inside_section_is_isolated():
+    spec = {"sections": [{"descriptor": {"section_type": "nvidia"},
+                          "body": {"signature": "X", "registers": [{"address": 1, "value": 2}]}}]}
+    raw = bytearray(build_document(spec))
+    raw[200 + 22] = 0xFF                                              # number_regs
+    doc, warnings = decode_document(bytes(raw))
+    sec = doc["records"][0]["sections"][0]
+    assert "number_regs says 255" in sec["error"] and "data" in sec["body"]
+    assert warnings[0].offset == 200 + 32
+    assert build_document(doc) == bytes(raw)
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda r: r.__setitem__(slice(20, 24), (9999).to_bytes(4, "little")), "records[0].header.record_length"),
+    (lambda r: r.__setitem__(slice(10, 12), (60).to_bytes(2, "little")), "records[0].header.section_count"),
+    (lambda r: r.__setitem__(slice(0, 4), b"CPEX"), None),
+])
+def test_record_framing_errors_name_field(mutate, field):
+    raw = bytearray(build_document(memory_error_spec(0x1000, "fatal", estatus=False)))
+    mutate(raw)
+    with pytest.raises(ApeiError) as err:
+        decode_document(bytes(raw), form="record", label="x.cper")
+    if field:
+        assert err.value.field == field
+    assert err.value.one_line().startswith("x.cper: offset 0x")
+
+
+def test_estatus_entry_running_past_data_length():
+    raw = bytearray(QEMU_BLOCK)
+    raw[20 + 24:20 + 28] = (500).to_bytes(4, "little")
+    with pytest.raises(DecodeError) as err:
+        decode_document(bytes(raw), form="estatus")
+    assert err.value.field == "blocks[0].entries[0].error_data_length"
+    assert err.value.offset == 44
+
+
+def test_spec_errors_name_path():
+    with pytest.raises(SpecError) as err:
+        build_document({"sections": [{"descriptor": {"section_type": "platform_memory"},
+                                      "body": {"nod": 1}}]})
+    assert err.value.field == "record.sections[0].body"
+    with pytest.raises(SpecError) as err:
+        build_document({"sections": [{"descriptor": {"section_type": "platform_memory"},
+                                      "body": {"node": 1 << 20}}]})
+    assert err.value.field == "record.sections[0].body.node"
+
+
+def test_validation_bits_derived_from_given_fields():
+    raw = build_document({"sections": [{"descriptor": {"section_type": "platform_memory"},
+                                        "body": {"physical_address": 5, "node": 2}}]})
+    doc, _ = decode_document(raw)
+    assert doc["records"][0]["sections"][0]["body"]["validation_bits"] == 0x2 | 0x8
+
+
+# -- random specs of every section type --------------------------------------------------------
+
+def _value(t, draw):
+    if isinstance(t, Layout):
+        return {n: _value(ft, draw) for n, ft, _v in t.fields}
+    if isinstance(t, Array):
+        return [_value(t.item, draw) for _ in range(t.n)]
+    if isinstance(t, (Guid,)):
+        return str(__import__("uuid").UUID(int=draw(st.integers(0, (1 << 128) - 1))))
+    if isinstance(t, Text):
+        return draw(st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=t.size))
+    if isinstance(t, Hex):
+        return draw(st.binary(min_size=t.size, max_size=t.size)).hex()
+    if isinstance(t, (Bits, Enum)):
+        return draw(st.integers(0, (1 << (8 * t.size)) - 1))
+    if isinstance(t, Int):
+        return draw(st.integers(0, (1 << (8 * t.size)) - 1))
+    raise AssertionError(t)
+
+
+@st.composite
+def section_specs(draw):
+    key = draw(st.sampled_from(sorted(BODIES)))
+    body_def = BODIES[key]
+    body = _value(body_def.layout, draw)
+    for part in body_def.parts:
+        if part.layout is not None:
+            items = []
+            for _ in range(draw(st.integers(0, 3))):
+                item = _value(part.layout, draw)
+                if part.blob_after:
+                    item[part.blob_after] = draw(st.binary(max_size=40)).hex()
+                    item.pop(part.blob_size_field)
+                items.append(item)
+            body[part.name] = items
+            if part.count_field:
+                head, _, rest = part.count_field.partition(".")
+                if rest:   # a count inside a bit field: give the other bits, derive the count
+                    body[head] = {"lapic_id": draw(st.booleans()), "cpuid": draw(st.booleans())}
+                else:
+                    body.pop(head)
+            else:          # PCI component: memory_number + io_number register pairs
+                body["memory_number"], body["io_number"] = 0, len(items)
+        else:
+            body[part.name] = draw(st.binary(max_size=60)).hex()
+            body.pop(part.length_field, None)
+    return key, body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(section_specs(), st.booleans())
+def test_random_sections_round_trip(spec, as_estatus):
+    key, body = spec
+    if as_estatus:
+        doc = {"form": "estatus", "blocks": [_block(key, body)]}
+    else:
+        doc = {"sections": [{"descriptor": {"section_type": key}, "body": body}]}
+    raw = build_document(doc)
+    decoded, warnings = decode_document(raw, form="estatus" if as_estatus else "record")
+    assert build_document(json.loads(json.dumps(decoded))) == raw
+    items = decoded["blocks"][0]["entries"] if as_estatus else decoded["records"][0]["sections"]
+    assert "error" not in items[0]
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+def test_cli_build_and_decode_formats(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "mem.bin"
+    r = runner.invoke(main, ["build", "cper", "--memory-error", "--pa", "0x40fa6000", "--estatus",
+                             "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == QEMU_BLOCK
+    r = runner.invoke(main, ["decode", "estatus", "-f", "kernel", "--source-id", "3", str(out)])
+    assert r.exit_code == 0
+    assert "Generic Hardware Error Source: 3" in r.output
+    r = runner.invoke(main, ["decode", str(out)])
+    assert r.exit_code == 0 and "Platform Memory" in r.output and "(not valid)" in r.output
+    r = runner.invoke(main, ["decode", "-f", "libcper", str(out)])
+    assert r.exit_code == 2 and "status blocks" in r.output
+    rec = tmp_path / "mem.cper"
+    r = runner.invoke(main, ["build", "cper", "--memory-error", "--pa", "0x1000", "-o", str(rec)])
+    assert r.exit_code == 0
+    r = runner.invoke(main, ["decode", "-f", "libcper", str(rec)])
+    got = json.loads(r.output)
+    assert got["sections"][0]["Memory"]["physicalAddressHex"] == "0x0000000000001000"
+    r = runner.invoke(main, ["decode", "-f", "json", str(rec)])
+    spec = tmp_path / "spec.json"
+    spec.write_text(r.output)
+    r = runner.invoke(main, ["build", "cper", str(spec), "-f", "hex"])
+    assert r.exit_code == 0 and "43 50 45 52" in r.output.upper().replace("  ", " ")
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    runner = CliRunner()
+    bad = tmp_path / "bad.cper"
+    bad.write_bytes(b"CPER" + bytes(20))
+    r = runner.invoke(main, ["decode", "cper", str(bad)])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "bad.cper" in r.output
+    r = runner.invoke(main, ["build", "cper", "--memory-error"])
+    assert r.exit_code == 2 and "--pa" in r.output
+    r = runner.invoke(main, ["decode", "-f", "iasl", str(bad)])
+    assert r.exit_code == 2
+
+
+def test_api_iterates_records_lazily():
+    raw = build_document(memory_error_spec(0x1000, "fatal", estatus=False)) * 3
+    models = list(apeitool.iter_cper(raw))
+    assert len(models) == 3 and models[2][0]["header"]["error_severity"] == "fatal"
+    assert apeitool.decode(raw)[0].kind == "cper"
