@@ -87,11 +87,14 @@ def _split_kind(args):
                    "on x86_64; the other prints as unknown).")
 @click.option("--source-id", type=int, default=0, show_default=True, metavar="N",
               help="--format kernel: the GHES source id printed for status blocks.")
+@click.option("--region", metavar="FILE",
+              help="With a BERT: the boot error region (e.g. /sys/firmware/acpi/tables/data/BERT), "
+                   "walked as Linux's bert.c does; --format kernel prints what that kernel logs.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
               help="Write here instead of stdout (atomically: never a partial file).")
 @click.option("--color/--no-color", default=None, help="Colour the text tree (default: when a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print decode warnings.")
-def decode(args, fmt, table, form, arch, source_id, output, color, quiet):
+def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet):
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
     KIND (hest, bert, einj, erst, cper, estatus) is optional: the input is
@@ -116,6 +119,8 @@ def decode(args, fmt, table, form, arch, source_id, output, color, quiet):
       apeitool decode estatus --format kernel ghes-block.bin
       apeitool decode --format libcper record.cper      # like cper-convert to-json
       apeitool decode --as section --format libcper section.cper
+      sudo apeitool decode bert /sys/firmware/acpi/tables/BERT \\
+          --region /sys/firmware/acpi/tables/data/BERT --format kernel
     """
     import apeitool
     from .errors import InputError
@@ -141,6 +146,9 @@ def decode(args, fmt, table, form, arch, source_id, output, color, quiet):
                     raise InputError(f"is {_kind_words(d.kind)}, not {_kind_words(kind)}",
                                      source=d.label)
         results.extend(decoded)
+    if region is not None:
+        _decode_region(results, region, fmt, arch, output, color, quiet)
+        return
     _check_format(results, fmt)
     if not quiet:
         for d in results:
@@ -149,6 +157,37 @@ def decode(args, fmt, table, form, arch, source_id, output, color, quiet):
     if color is None:
         color = output == "-" and sys.stdout.isatty()
     write(output, render_decoded(results, fmt, color, arch, source_id))
+
+
+def _decode_region(results, region_path, fmt, arch, output, color, quiet):
+    """BERT + its boot error region: the region's status blocks as bert.c walks them."""
+    from .cper.bert import walk_region
+    from .inputs import read_bytes
+    berts = [d for d in results if d.kind == "bert"]
+    if len(berts) != 1 or len(results) != 1:
+        raise click.UsageError("--region goes with exactly one BERT table")
+    bert = berts[0]
+    length = bert.model["boot_error_region_length"]
+    data = read_bytes(region_path)
+    if len(data) < length and not quiet:
+        click.echo(f"apeitool: warning: {region_path}: the region file has {len(data)} bytes, the "
+                   f"BERT says {length}", err=True)
+    lines, blocks = walk_region(data, length, arch)
+    if fmt == "kernel":
+        write(output, "\n".join(lines) + "\n")
+        return
+    doc = {"form": "estatus", "blocks": blocks}
+    if fmt in ("json", "yaml"):
+        from .render.data import to_json, to_yaml
+        obj = {"table": bert.model, "region": doc}
+        write(output, to_json(obj) if fmt == "json" else to_yaml(obj))
+    elif fmt == "text":
+        from .render.text import render, render_cper
+        write(output, render(bert.model, bert.label, bert.warnings, color)
+              + render_cper(doc, region_path, (), color))
+    else:
+        raise click.UsageError(f"--format {fmt} does not apply to a boot error region "
+                               f"(use kernel, json, yaml or text)")
 
 
 def _kind_words(kind: str) -> str:

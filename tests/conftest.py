@@ -10,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+# table specs: the folder names the table kind (fixtures/estatus holds CPER status blocks)
+TABLE_FIXTURES = sorted(p for p in FIXTURES.glob("*/*.yaml") if p.parent.name in ("hest", "bert", "einj", "erst"))
 CORPUS = Path(os.environ.get("APEITOOL_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 

@@ -5,9 +5,9 @@ import apeitool
 from apeitool.render.iasl import field_lines, render
 from apeitool.specs import load_spec
 
-from conftest import FIXTURES, needs_iasl, run_iasl
+from conftest import TABLE_FIXTURES, FIXTURES, needs_iasl, run_iasl
 
-SPECS = sorted(FIXTURES.glob("*/*.yaml"))  # the folder names the table kind
+SPECS = TABLE_FIXTURES  # the folder names the table kind
 
 
 def creator_neutral(data: bytes) -> bytes:

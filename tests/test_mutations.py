@@ -11,11 +11,11 @@ from apeitool.errors import ApeiError
 from apeitool.render import data as data_render, iasl, text
 from apeitool.specs import load_spec
 
-from conftest import FIXTURES
+from conftest import TABLE_FIXTURES, FIXTURES
 
 
 def seeds():
-    return [apeitool.build(load_spec(str(p)), p.parent.name) for p in sorted(FIXTURES.glob("*/*.yaml"))]
+    return [apeitool.build(load_spec(str(p)), p.parent.name) for p in TABLE_FIXTURES]
 
 
 def mutate(rng, tables):

@@ -160,3 +160,28 @@ def _derived_status(severity, count: int) -> dict:
     """block_status for a built block: the kind of error its severity says, and the entry count."""
     corrected = severity in ("corrected", "informational", 2, 3)
     return {"uncorrectable": not corrected, "correctable": corrected, "entry_count": min(count, 1023)}
+
+
+def estatus_check(data: bytes, offset: int = 0) -> bool:
+    """cper_estatus_check (Linux v6.17): header lengths, then each entry must fit what is left of
+    data_length, which must be used up exactly."""
+    if len(data) - offset < BLOCK_HEADER:
+        return False
+    hdr = ERROR_STATUS_BLOCK.parse(data, offset)
+    dlen, rlen, roff = hdr["data_length"], hdr["raw_data_length"], hdr["raw_data_offset"]
+    if dlen and dlen < DATA_ENTRY.size or rlen and roff < BLOCK_HEADER + dlen:
+        return False
+    remaining, pos = dlen, offset + BLOCK_HEADER
+    while remaining > 0:
+        if pos + 24 > len(data):
+            return False
+        rev = int.from_bytes(data[pos + 20:pos + 22], "little")
+        size = entry_layout(rev).size
+        if size > remaining:
+            return False
+        record = size + int.from_bytes(data[pos + 24:pos + 28], "little")
+        if record > remaining:
+            return False
+        remaining -= record
+        pos += record
+    return True
