@@ -11,7 +11,7 @@ from apeitool.errors import ApeiError
 from apeitool.render import data as data_render, iasl, text
 from apeitool.specs import load_spec
 
-from conftest import TABLE_FIXTURES, FIXTURES
+from conftest import TABLE_FIXTURES
 
 
 def seeds():
