@@ -52,12 +52,10 @@ def decode_bytes(data: bytes, label: str = "<bytes>", table: Optional[str] = Non
     """Decode `data`: ACPI tables (raw, acpidump text, hex dumps), or CPER records, error status
     blocks and descriptor+body sections (raw or hex). `kind` 'cper'/'estatus' or `form`
     ('record', 'section', 'estatus') skip the table detection."""
-    from .inputs import _is_text, parse_text, select_tables, split_input
+    from .inputs import _is_text, parse_text, select_tables, signature_like, split_input
     from .tables import looks_like_table
-    import re
     data = bytes(data)
-    acpi_like = looks_like_table(data) or re.fullmatch(rb"[A-Z0-9_]{4}", data[:4]) and len(data) >= 36 \
-        and data[:4] != b"CPER"
+    acpi_like = looks_like_table(data) or signature_like(data) and data[:4] != b"CPER"
     if kind in CPER_KINDS or form or table is None and not acpi_like:
         blobs = [data]
         if _is_text(data) and data.strip():
@@ -87,11 +85,8 @@ def decode(path: Union[str, bytes], table: Optional[str] = None, kind: Optional[
 
 def iter_cper(data: bytes, form: Optional[str] = None, label: str = "<bytes>"):
     """Iterate (model, warnings) over the records/blocks/sections of a CPER file, lazily."""
-    from .cper import detect_form, iter_items
-    from .errors import InputError
-    form = form or detect_form(data)
-    if form is None:
-        raise InputError("not a CPER record, error status block or section", offset=0, source=label)
+    from .cper import iter_items, resolve_form
+    form = resolve_form(data, form, label)
     for model, warnings, _pos, _len in iter_items(data, form, label):
         yield model, warnings
 

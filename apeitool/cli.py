@@ -325,10 +325,6 @@ def _emit_built(spec, kind: str, label: str, output: str, fmt: str):
         write(output, render_decoded(apeitool.decode_bytes(raw, label, kind=cper_kind), fmt))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def memory_error_spec(pa: int, severity: str, estatus: bool) -> dict:
     """The record QEMU writes for a guest SIGBUS BUS_MCEERR_AR (hw/acpi/ghes.c): one memory error
     section with only the physical address (and error type 'unknown') valid."""
@@ -390,7 +386,7 @@ for _kind in CPER_KINDS:
 
 
 def _build_cper(kind, spec_path, output, fmt, memory_error, pa, severity, as_estatus):
-    from .schemas.common import parse_int
+    from .schemas.values import parse_int
     from .specs import load_spec
     if memory_error:
         if spec_path:
@@ -412,3 +408,7 @@ def _build_cper(kind, spec_path, output, fmt, memory_error, pa, severity, as_est
         label = "<stdin>" if spec_path == "-" else spec_path
         spec = load_spec(spec_path)
     _emit_built(spec, "estatus" if as_estatus else "cper", label, output, fmt)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -177,6 +177,12 @@ def _is_text(data: bytes) -> bool:
     return True
 
 
+def signature_like(data: bytes) -> bool:
+    """Four signature characters and room for an ACPI header: a table, perhaps of a kind we do not
+    support (so it gets the unsupported-signature error, not CPER detection)."""
+    return len(data) >= 36 and re.fullmatch(rb"[A-Z0-9_]{4}", data[:4]) is not None
+
+
 def split_input(data: bytes, label: str) -> List[InputItem]:
     """Recognise the form of `data` and return the tables in it (still undecoded)."""
     if not data:
@@ -189,7 +195,7 @@ def split_input(data: bytes, label: str) -> List[InputItem]:
             if item.signature is None and len(item.data) >= 4:
                 item.signature = item.data[:4].decode("latin-1")
         return items
-    if len(data) >= 36 and re.fullmatch(rb"[A-Z0-9_]{4}", data[:4]):
+    if signature_like(data):
         shown = data[:4].decode("latin-1")
         raise InputError(f"offset 0x0: header.signature: unsupported table signature '{shown}' "
                          f"(supported: {', '.join(supported_signatures())})", source=label)

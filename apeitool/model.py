@@ -10,6 +10,7 @@ from construct import ConstructError, Container, ListContainer
 
 from .errors import DecodeError, SpecError
 from .schemas.common import fields, unwrap
+from .schemas.values import check_keys
 
 
 def to_plain(obj):
@@ -118,11 +119,3 @@ def _complete(struct, obj: dict, path: str) -> dict:
                 raise SpecError(f"expected a mapping, got {obj[name]!r}", field=sub_path)
             out[name] = _complete(inner, obj[name], sub_path)
     return out
-
-
-def check_keys(obj: dict, allowed, path: str):
-    """Reject misspelt spec keys instead of silently ignoring them."""
-    extra = [k for k in obj if k not in allowed]
-    if extra:
-        raise SpecError(f"unknown field(s) {', '.join(map(repr, extra))} "
-                        f"(known: {', '.join(allowed)})", field=path)

@@ -11,7 +11,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from ..errors import DecodeError, DecodeWarning, InputError, SpecError
 from ..guids import SECTION_KEY_BY_GUID
-from ..schemas.layout import guid_str
+from ..schemas.layout import guid_str, hex_bytes
 from .estatus import BLOCK_HEADER, build_block, decode_block
 from .record import DESCRIPTOR_SIZE, build_record, build_section_form, decode_record, \
     decode_section_form
@@ -69,14 +69,20 @@ def iter_items(data: bytes, form: str, label: str = "<bytes>"
         i += 1
 
 
-def decode_document(data: bytes, form: Optional[str] = None, label: str = "<bytes>"
-                    ) -> Tuple[dict, List[DecodeWarning]]:
-    """Decode a whole file of one form into a document model."""
+def resolve_form(data: bytes, form: Optional[str], label: str) -> str:
+    """The form given, else the detected one; neither is a one-line error."""
     form = form or detect_form(data)
     if form is None:
         raise InputError("not an ACPI table, CPER record, error status block or section "
                          "(use --as to say which CPER form it is)",
                          offset=0, source=label)
+    return form
+
+
+def decode_document(data: bytes, form: Optional[str] = None, label: str = "<bytes>"
+                    ) -> Tuple[dict, List[DecodeWarning]]:
+    """Decode a whole file of one form into a document model."""
+    form = resolve_form(data, form, label)
     items, warnings, end = [], [], 0
     for model, w, pos, length in iter_items(data, form, label):
         items.append(model)
@@ -115,7 +121,6 @@ def build_document(doc, form: Optional[str] = None, path: str = "") -> bytes:
     for i, item in enumerate(items):
         out += _BUILDERS[form](item, f"{key}[{i}]")
     if doc.get("trailing"):
-        from ..schemas.layout import hex_bytes
         out += hex_bytes(doc["trailing"], "trailing")
     pad = doc.get("padding") or 0
     if not isinstance(pad, int) or pad < 0:

@@ -26,7 +26,7 @@ def walk_region(region: bytes, region_length: int, arch: str = "arm64") -> Tuple
         if remain < length:
             lines.append(f"BERT: [Firmware Bug]: Truncated status block (length: {length}).")
             break
-        if not ERROR_STATUS_BLOCK.struct.unpack_from(region, pos)[0]:
+        if not ERROR_STATUS_BLOCK.field_int("block_status", hdr["block_status"]):
             break
         if not estatus_check(region, pos):
             lines.append("BERT: [Firmware Bug]: Invalid error record.")
@@ -36,8 +36,7 @@ def walk_region(region: bytes, region_length: int, arch: str = "arm64") -> Tuple
         if length < PRINT_MAX_LEN and printed < PRINT_MAX_RECORDS:
             if not printed:
                 lines.append("BERT: Error records from previous boot:")
-            lines += [line.replace("{1}", "", 1)
-                      for line in render_block(block, seq=1, arch=arch, ghes_header=False)]
+            lines += render_block(block, source_id=None, seq=None, arch=arch)
             printed += 1
         else:
             skipped += 1

@@ -11,7 +11,8 @@ from typing import List, Tuple
 
 from ..errors import DecodeError, DecodeWarning, SpecError
 from ..schemas.cper import DATA_ENTRY, DATA_ENTRY_DEFAULT_REVISION, DATA_ENTRY_V300, ERROR_STATUS_BLOCK
-from ..schemas.layout import hex_bytes, parse_int
+from ..schemas.layout import hex_bytes
+from ..schemas.values import parse_int
 from .body import build_body, decode_body
 from .record import _check_keys, _gaps, _unparsed, _worst
 
@@ -125,7 +126,8 @@ def build_block(model: dict, path: str = "block") -> bytes:
         layout = entry_layout(rev)
         if layout is DATA_ENTRY and e.get("timestamp") not in (None, 0):
             raise SpecError("a timestamp needs revision 0x300 or later", field=f"{epath}.timestamp")
-        e.pop("timestamp", None) if layout is DATA_ENTRY else None
+        if layout is DATA_ENTRY:
+            e.pop("timestamp", None)
         sevs.append({"section_severity": e["error_severity"]})
         data += layout.build(e, epath) + raw
     raw_data = hex_bytes(model.get("raw_data") or "", f"{path}.raw_data")

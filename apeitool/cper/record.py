@@ -12,7 +12,8 @@ from typing import List, Tuple
 from ..errors import DecodeError, DecodeWarning, SpecError
 from ..schemas.cper import (RECORD_HEADER, RECORD_HEADER_DEFAULTS, SECTION_DESCRIPTOR,
                             SECTION_DESCRIPTOR_DEFAULTS)
-from ..schemas.layout import hex_bytes, parse_int
+from ..schemas.layout import hex_bytes
+from ..schemas.values import check_keys, parse_int
 from .body import build_body, decode_body
 
 HEADER_SIZE = RECORD_HEADER.size        # 128
@@ -102,10 +103,7 @@ def _gaps(record: bytes, covered) -> list:
 def _check_keys(obj, allowed, path):
     if not isinstance(obj, dict):
         raise SpecError(f"expected a mapping, got {type(obj).__name__}", field=path)
-    extra = [k for k in obj if k not in allowed]
-    if extra:
-        raise SpecError(f"unknown field(s) {', '.join(map(repr, extra))} (known: {', '.join(allowed)})",
-                        field=path)
+    check_keys(obj, allowed, path)
 
 
 def _layout_sections(sections, first: int, path: str):

@@ -7,12 +7,12 @@ as an unknown section with a hex dump, exactly as that kernel would.
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from ..cper.body import build_body, section_key
 from ..guids import SECTION_TYPES
 from ..schemas.cper import timestamp_fields
-from ..schemas.layout import parse_int
+from ..schemas.values import parse_int
 
 HW_ERR = "[Hardware Error]: "
 SEVERITY_STR = {0: "recoverable", 1: "fatal", 2: "corrected", 3: "info"}
@@ -66,12 +66,13 @@ def _v(body, bit) -> bool:
     return bool(parse_int(body.get("validation_bits", 0)) >> bit & 1)
 
 
-def render_block(block: dict, source_id: int = 0, seq: int = 1, arch: str = "arm64",
-                 ghes_header: bool = True) -> List[str]:
-    """The lines for one status block as ghes_print_estatus prints them ({seq} prefix)."""
-    pfx = f"{{{seq}}}{HW_ERR}"
-    lines = [f"{pfx}Hardware error from APEI Generic Hardware Error Source: {source_id}"] \
-        if ghes_header else []
+def render_block(block: dict, source_id: Optional[int] = 0, seq: Optional[int] = 1,
+                 arch: str = "arm64") -> List[str]:
+    """The lines for one status block as ghes_print_estatus prints them ({seq} prefix and the
+    source line); with seq and source_id None, as bert.c prints it (neither)."""
+    pfx = HW_ERR if seq is None else f"{{{seq}}}{HW_ERR}"
+    lines = [] if source_id is None else \
+        [f"{pfx}Hardware error from APEI Generic Hardware Error Source: {source_id}"]
     entries = [(e, e["section_type"], e.get("body"), e.get("error_severity"),
                 e.get("validation_bits", {}), e.get("fru_id"), e.get("fru_text"), e.get("timestamp"),
                 parse_int(e.get("revision", 0))) for e in block.get("entries", [])]
@@ -188,7 +189,8 @@ def _memory(b, body, raw, sev):
     out = []
     if vb & 0x1:
         es = body["error_status"]
-        value = _error_status_int(es)
+        from ..schemas.sections import PLATFORM_MEMORY
+        value = PLATFORM_MEMORY.field_int("error_status", es)
         out.append(f"{b} error_status: {MEM_STATUS.get(es['error_type'], 'Reserved')} (0x{value:016x})")
     if vb & 0x2:
         out.append(f"{b}physical_address: 0x{body['physical_address']:016x}")
@@ -221,11 +223,6 @@ def _memory(b, body, raw, sev):
     if vb & 0x20000:
         out.append(f"{b}DIMM location: not present. DMI handle: 0x{body['module_handle']:04x} ")
     return out
-
-
-def _error_status_int(es: dict) -> int:
-    from ..schemas.sections import ERROR_STATUS
-    return ERROR_STATUS.encode(es, "error_status")[0]
 
 
 def _pcie(b, body, raw, sev):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 
 from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
-from ..schemas.cper import SEVERITIES
-from ..schemas.layout import parse_int
+from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES
+from ..schemas.values import parse_int
 
 # libcper's readable names for section types (its section_definitions table)
 SECTION_NAMES = {
@@ -118,27 +118,16 @@ def _revision(v: int) -> dict:
     return {"major": v >> 8, "minor": v & 0xFF}
 
 
-def _bits_int(bits) -> int:
-    """A Bits model (dict) or int back to its integer value."""
-    if isinstance(bits, int):
-        return bits
-    return bits.get("_value", 0)
-
-
 def _timestamp(value):
     """libcper's ISO string, or None where libcper would leave it out."""
     from ..schemas.cper import timestamp_fields
     f = timestamp_fields(value)
-    raw = f["raw"]
-
-    def bcd(b):
-        return (b >> 4) * 10 + (b & 0xF)
-    century, year = bcd(raw[7]) % 100, bcd(raw[6]) % 100
-    month, day, hours, minutes, seconds = bcd(raw[5]), bcd(raw[4]), bcd(raw[2]), bcd(raw[1]), bcd(raw[0])
+    century, year = f["century"] % 100, f["year"] % 100
+    month, day, hours, minutes, seconds = f["month"], f["day"], f["hours"], f["minutes"], f["seconds"]
     if month > 12 or day > 31 or hours > 24 or minutes > 60 or seconds >= 60:
         return None
     return (f"{century:02d}{year:02d}-{month:02d}-{day:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}+00:00",
-            bool(raw[3]))
+            bool(f["raw"][3]))  # libcper: the whole flag byte, not bit 0
 
 
 def _untrusted(text: str):
@@ -166,27 +155,17 @@ def header(h: dict) -> dict:
     out["notificationType"] = {"guid": h["notification_type"],
                                "type": NOTIFICATION_TYPES[key][1] if key else "Unknown"}
     out["recordID"] = h["record_id"]
-    flags = _flags_value(h["flags"], [("recovered", 0), ("previous_error", 1), ("simulated", 2)])
+    flags = RECORD_HEADER.field_int("flags", h["flags"])
     out["flags"] = {"value": flags, "name": HEADER_FLAGS.get(flags, "Unknown")}
     out["persistenceInfo"] = h["persistence_information"]
     return out
-
-
-def _flags_value(flags, names) -> int:
-    v = flags.get("reserved", 0)
-    for name, bit in names:
-        if flags.get(name):
-            v |= 1 << bit
-    return v
 
 
 def descriptor(d: dict) -> dict:
     from ..cper.body import section_key
     key = section_key(d["section_type"])
     guid = SECTION_TYPES[key][0] if key else d["section_type"]
-    flags = _flags_value(d["flags"], [(n, i) for i, n in enumerate(
-        ["primary", "containment_warning", "reset", "error_threshold_exceeded",
-         "resource_not_accessible", "latent_error", "propagated", "overflow"])])
+    flags = SECTION_DESCRIPTOR.field_int("flags", d["flags"])
     out = {"sectionOffset": d["section_offset"], "sectionLength": d["section_length"],
            "revision": _revision(d["revision"]),
            "flags": {n: bool(flags >> i & 1) for i, n in enumerate(DESCRIPTOR_FLAGS)},

@@ -116,11 +116,12 @@ def _add_value(tree, name: str, value, layout=None, owner=None):
             _add_value(sub, k, v, inner, value)
     elif isinstance(value, list):
         sub = tree.add(f"{_escape(name)} [{len(value)}]{mark}")
+        item_layout = _item_layout(layout, name)
         for i, item in enumerate(value):
             if isinstance(item, dict):
                 node = sub.add(f"[{i}]")
                 for k, v in item.items():
-                    _add_value(node, k, v, _item_layout(layout, name), item)
+                    _add_value(node, k, v, item_layout, item)
             else:
                 sub.add(f"[{i}] {_escape(_leaf_text(item))}")
     else:

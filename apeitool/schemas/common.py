@@ -10,21 +10,7 @@ import re
 from construct import Adapter, BytesInteger, Bytes, MappingError, Renamed
 
 from .. import names as _names
-
-
-def parse_int(value, what="value"):
-    """Accept ints, and strings like '0x1F', '31', '0b101' (as YAML/JSON specs write them)."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace("_", "")
-        try:
-            return int(text, 0)
-        except ValueError:
-            pass
-    raise ValueError(f"{what}: expected an integer, got {value!r}")
+from .values import parse_int  # noqa: F401  (re-exported: the schemas import it from here)
 
 
 def _norm(name: str) -> str:

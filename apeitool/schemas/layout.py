@@ -13,7 +13,7 @@ import uuid
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import DecodeError, SpecError
-from .common import parse_int
+from .values import check_keys, parse_int
 
 
 class FieldType:
@@ -294,10 +294,7 @@ class Layout(FieldType):
     def encode(self, value, path):
         if not isinstance(value, dict):
             raise SpecError(f"expected a mapping, got {value!r}", field=path)
-        extra = [k for k in value if k not in self.names]
-        if extra:
-            raise SpecError(f"unknown field(s) {', '.join(map(repr, extra))} "
-                            f"(known: {', '.join(self.names)})", field=path)
+        check_keys(value, self.names, path)
         out = ()
         for name, t, _v in self.fields:
             sub = f"{path}.{name}" if path else name
@@ -326,6 +323,13 @@ class Layout(FieldType):
 
     def default(self):
         return {n: t.default() for n, t, _v in self.fields}
+
+    def field_int(self, name: str, value) -> int:
+        """The integer a field's model value (a bit-field dict, an enum name...) encodes to."""
+        for n, t, _v in self.fields:
+            if n == name:
+                return t.encode(value, name)[0]
+        raise KeyError(name)
 
     # -- offsets ------------------------------------------------------------------------------
     def offsets(self) -> Dict[str, int]:
