@@ -74,3 +74,26 @@ def test_walk_prints_five_then_skips():
     cleared = bytearray(one * 2)
     cleared[172:176] = bytes(4)
     assert walk_region(bytes(cleared), len(cleared))[0][-1] == "BERT: Total records found: 1"
+
+
+def test_region_bad_uses_are_one_line_errors(tmp_path):
+    runner = CliRunner()
+    hest = tmp_path / "hest.aml"
+    assert runner.invoke(main, ["build", "hest", "-o", str(hest)]).exit_code == 0
+    region = tmp_path / "region.bin"
+    region.write_bytes(_region())
+    for args in (["decode", str(hest), "--region", str(region)],
+                 ["decode", "bert", str(hest), "--region", str(region)],
+                 ["decode", "hest", "--as", "record", str(hest)]):
+        r = runner.invoke(main, args)
+        assert r.exit_code == 2, args
+        # a library error is one line; click's usage error is a usage line, a hint and one "Error:" line
+        lines = r.output.strip().splitlines()
+        assert "Traceback" not in r.output
+        assert lines[-1].startswith("Error: ") or len(lines) == 1 and lines[0].startswith("apeitool: error:")
+    bert = tmp_path / "bert.aml"
+    runner.invoke(main, ["build", "bert", str(FIXTURES / "bert" / "region.yaml"), "-o", str(bert)])
+    r = runner.invoke(main, ["decode", str(bert), "--region", str(tmp_path / "missing.bin")])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "missing.bin" in r.output
+    r = runner.invoke(main, ["decode", str(bert), "--region", str(region), "-f", "libcper", "-q"])
+    assert r.exit_code == 2 and "boot error region" in r.output
