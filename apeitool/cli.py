@@ -410,5 +410,58 @@ def _build_cper(kind, spec_path, output, fmt, memory_error, pa, severity, as_est
     _emit_built(spec, "estatus" if as_estatus else "cper", label, output, fmt)
 
 
+@main.command("diff")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text: a coloured report; json: a list of {kind, path, a, b, "
+              "offset_a, offset_b} (path_b when the item sits elsewhere in B).")
+@click.option("--ignore", "ignore", multiple=True, metavar="PATTERN",
+              help="Leave out changes whose path matches this glob ('*' matches anything, dots and "
+                   "brackets included): 'header.*', '*.address', 'sources[*].notify.*'. Repeatable.")
+@click.option("--stat", "with_stat", is_flag=True, help="Only a summary: counts per structure.")
+@click.option("--table", metavar="SIG", help="Pick this table out of acpidump inputs.")
+@click.option("--as", "form", type=click.Choice(["record", "section", "estatus"]),
+              help="Say what CPER input is (default: detected).")
+@click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
+              help="Write the report here (atomically).")
+@click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
+def diff_command(a, b, fmt, ignore, with_stat, table, form, output, color):
+    """Compare two tables of one signature, or two CPER files, field by field.
+
+    A and B are anything decode reads (raw tables, acpidump text, sysfs, CPER
+    records, status blocks) or YAML/JSON specs, which are built first: diff a
+    spec against a dump. HEST error sources pair by (type, Source Id), so a
+    moved source is no change and an inserted one is one addition; CPER
+    sections pair by position and type; EINJ/ERST entries by alignment.
+    Each change names the field path, both values and the byte offset in A
+    and in B.
+
+    Exit status as diff(1): 0 no differences, 1 differences, 2 trouble.
+
+    \b
+    Examples:
+      apeitool diff old/HEST new/HEST
+      apeitool diff --ignore 'header.*' fw.aml <(iasl-recompiled)
+      apeitool diff --stat --table HEST acpidump-a.txt acpidump-b.txt
+      apeitool diff hest-spec.yaml /sys/firmware/acpi/tables/HEST
+      apeitool diff -f json a.cper b.cper | jq '.[].path'
+    """
+    from .diff import diff_decoded, load_pair
+    from .render import diffreport
+    if a == "-" and b == "-":
+        raise click.UsageError("stdin ('-') can be read only once")
+    da, db = load_pair(a, b, table, form)
+    result = diff_decoded(da, db, ignore)
+    if fmt == "json":
+        report = diffreport.json_text(result, with_stat)
+    else:
+        if color is None:
+            color = output == "-" and sys.stdout.isatty()
+        report = diffreport.text(result, color, with_stat)
+    write(output, report)
+    sys.exit(1 if result.changes else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
