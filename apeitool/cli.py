@@ -410,6 +410,69 @@ def _build_cper(kind, spec_path, output, fmt, memory_error, pa, severity, as_est
     _emit_built(spec, "estatus" if as_estatus else "cper", label, output, fmt)
 
 
+@main.command("validate")
+@click.argument("files", nargs=-1, metavar="FILE...")
+@click.option("--target", type=click.Choice(["spec", "linux-arm64", "linux-x86_64"]),
+              help="Rule profile: spec (ACPI/UEFI, fwts, firmware bugs seen in real tables) or what one "
+                   "kernel does with the input. Default: spec and the Linux rules for the kernel(s) the "
+                   "table is written for (SEA/SDEI: arm64, NMI/IA-32 sources: x86_64, else both).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: tables grouped by severity; json: a list of {rule, severity, path, offset, "
+                   "message, reference, file}.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="Exit 1 when a finding at or above this severity is found.")
+@click.option("--list-rules", is_flag=True, help="Print every rule with its id, severity, profile, "
+                                                 "documentation and reference, and exit.")
+@click.option("--table", metavar="SIG", help="Pick tables with this signature out of an acpidump.")
+@click.option("--as", "form", type=click.Choice(["record", "section", "estatus"]),
+              help="Say what CPER input is (default: detected).")
+@click.option("--region", metavar="FILE", help="With a BERT: its boot error region, checked as "
+                                               "error status blocks.")
+@click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
+              help="Write the report here (atomically).")
+@click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
+def validate_command(files, target, fmt, fail_on, list_rules, table, form, region, output, color):
+    """Check tables, CPER records and error status blocks against the specs, fwts's checks, the
+    firmware bugs seen in real tables, and what Linux does with them.
+
+    Each finding has a stable rule id, a severity, the field path, its byte
+    offset, a message and a reference (spec section, fwts label or kernel
+    function). Exit status: 0 nothing at or above --fail-on, 1 findings at or
+    above it, 2 unusable input.
+
+    \b
+    Examples:
+      apeitool validate /sys/firmware/acpi/tables/HEST
+      apeitool validate --target linux-arm64 hest.aml
+      apeitool validate --fail-on warning -f json fw/*.aml
+      apeitool validate bert.aml --region bert-region.bin
+      apeitool validate --list-rules
+    """
+    from .render import findings as render
+    from .validate import fails, load_rules, validate_path
+    if list_rules:
+        write(output, render.rule_list(list(load_rules().values()), fmt))
+        return
+    if not files:
+        raise click.UsageError("missing FILE (or use --list-rules)")
+    if files.count("-") > 1:
+        raise click.UsageError("stdin ('-') can be read only once")
+    if region and len(files) != 1:
+        raise click.UsageError("--region goes with exactly one BERT table")
+    found = []
+    for path in files:
+        found.extend(validate_path(path, target, table, form, region))
+    if fmt == "json":
+        report = render.json_text(found)
+    else:
+        if color is None:
+            color = output == "-" and sys.stdout.isatty()
+        labels = ["<stdin>" if p == "-" else p for p in files]
+        report = render.text(found, labels, color)
+    write(output, report)
+    sys.exit(1 if fails(found, fail_on) else 0)
+
+
 @main.command("diff")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")

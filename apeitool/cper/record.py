@@ -172,8 +172,9 @@ _SEVERITY_RANK = {"fatal": 3, 1: 3, "recoverable": 2, 0: 2, "corrected": 1, 2: 1
 def _worst(descs) -> str:
     """A record's severity defaults to the worst of its sections' (fatal > recoverable > corrected)."""
     best, rank = "informational", 0
+    default = SECTION_DESCRIPTOR.default()["section_severity"]   # what an omitted severity builds as
     for d in descs:
-        sev = d.get("section_severity", "informational")
+        sev = d.get("section_severity", default)
         r = _SEVERITY_RANK.get(sev, 0)
         if r > rank:
             best, rank = sev, r
