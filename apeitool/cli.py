@@ -473,6 +473,231 @@ def validate_command(files, target, fmt, fail_on, list_rules, table, form, regio
     sys.exit(1 if fails(found, fail_on) else 0)
 
 
+def _open_stream(path: str, notify, source, interval, progress):
+    """Events from a packed stream, JSON Lines, or a bare CPER file (with --notify), read lazily."""
+    from .errors import InputError
+    from .replay.stream import FILE_MAGIC, notify_number, read_bare, read_jsonl, read_packed
+    label = "<stdin>" if path == "-" else path
+
+    def events(stats):
+        f = sys.stdin.buffer if path == "-" else open(path, "rb")
+        try:
+            head = f.peek(8)[:8] if hasattr(f, "peek") else b""
+            reader = progress(f, label) if progress else f
+            if head.startswith(FILE_MAGIC):
+                yield from read_packed(reader, label, stats)
+            elif head.lstrip()[:1] in (b"{", b"#"):
+                import io
+                yield from read_jsonl(io.TextIOWrapper(reader, encoding="utf-8"), label, stats)
+            else:
+                if notify is None:
+                    raise InputError("a bare CPER file needs --notify TYPE (and --source N) to say how each "
+                                     "record arrives", source=label)
+                yield from read_bare(reader.read(), label, stats, notify_number(notify, label), source, interval)
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror or e}", source=label) from None
+        finally:
+            if f is not sys.stdin.buffer:
+                f.close()
+    return events
+
+
+class _ProgressReader:
+    """A binary file whose reads advance a rich progress bar (stderr, terminals only)."""
+
+    def __init__(self, f, progress, task):
+        self.f, self.progress, self.task = f, progress, task
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        self.progress.advance(self.task, len(data))
+        return data
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = self.f.readinto(b)
+        self.progress.advance(self.task, n or 0)
+        return n
+
+    @property
+    def closed(self):
+        return self.f.closed
+
+    def flush(self):
+        pass
+
+
+@main.command("replay")
+@click.argument("stream", required=False, metavar="[STREAM]")
+@click.option("--hest", "hest_path", metavar="FILE", help="The HEST whose GHES sources the firmware and the "
+                                                          "OS use (raw, acpidump, or a YAML/JSON spec).")
+@click.option("--example", is_flag=True, help="Run the built-in scenario: QEMU's virt HEST and a burst of "
+                                              "memory errors via SEA.")
+@click.option("--kernel", "kernel", type=click.Choice(["v5.1", "v5.0"]), default="v5.1", show_default=True,
+              help="v5.1: the generalised estatus queue (current kernels); v5.0: the old NMI-only queue "
+                   "(SEA handled in place, pool grown per NMI source).")
+@click.option("--arch", type=click.Choice(["arm64", "x86_64"]),
+              help="Kernel architecture (default: what the HEST's notifications say, else arm64).")
+@click.option("--notify", metavar="TYPE", help="Bare CPER STREAM: the notification each record arrives with "
+                                               "(SEA, NMI, SCI, GPIO, SDEI, EXTERNAL, POLLED...).")
+@click.option("--source", type=int, metavar="N", help="Bare CPER STREAM: the Source Id records are written to.")
+@click.option("--interval", type=float, default=0.0, show_default=True, metavar="S",
+              help="Bare CPER STREAM: seconds between records.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: layout, kernel log, timeline, violations, summary; json: {summary, actions, "
+                   "violations, log, ...}.")
+@click.option("--keep", type=int, default=10000, show_default=True, metavar="N",
+              help="Keep at most N log lines, actions, violations and timeline entries (counts stay exact).")
+@click.option("--no-timeline", is_flag=True, help="Leave the timeline out of the text report.")
+@click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
+@click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
+def replay_command(stream, hest_path, example, kernel, arch, notify, source, interval, fmt, keep, no_timeline,
+                   output, color):
+    """Replay firmware error events through a model of Linux's GHES handling.
+
+    The firmware side writes each record into its source's error status block
+    (memory laid out at the HEST's addresses) and raises notifications; the OS
+    side follows ghes.c: the status-block checks, the estatus pool and queue for
+    NMI-like notifications (NMI, SEA, SDEI), the estatus cache, the print rate
+    limits, block-status clearing, GHESv2 read-ack, memory_failure (AR for
+    synchronous SEA, AO otherwise), AER recovery, and panic on fatal records.
+    The report gives the kernel log, what the OS did, what it dropped, and where
+    the firmware broke the protocol.
+
+    STREAM is JSON Lines ({"at": 0.0, "event": "write", "source": 0, "estatus":
+    {...}, "notify": "SEA"}, {"event": "notify", "type": "NMI", "cpu": 1},
+    {"event": "tick"}), a packed stream (apeitool stream pack), or a bare file
+    of CPER records or status blocks with --notify and --source.
+
+    \b
+    Examples:
+      apeitool replay --example
+      apeitool replay --hest hest.aml events.jsonl
+      apeitool replay --hest hest.aml --kernel v5.0 events.jsonl
+      apeitool replay --hest hest.aml --notify SEA --source 0 records.cper
+      apeitool replay --hest hest.aml -f json capture.apeirpl | jq .summary
+    """
+    from .errors import InputError
+    from .replay import replay
+    from .replay.stream import StreamStats
+    if example:
+        if stream or hest_path:
+            raise click.UsageError("--example runs the built-in scenario: give no STREAM or --hest")
+        from .replay.example import example_events, example_hest
+        hest, events, stats, title_in = example_hest(), example_events(), None, "<built-in example>"
+        progress = None
+    else:
+        if not stream or not hest_path:
+            raise click.UsageError("give --hest FILE and a STREAM (or --example)")
+        hest = _load_hest(hest_path)
+        stats = StreamStats()
+        if sys.stderr.isatty() and stream != "-":
+            from rich.progress import Progress
+            size = os.path.getsize(stream) if os.path.isfile(stream) else None
+            progress = Progress(transient=True)
+            task = progress.add_task("replaying", total=size)
+            progress.start()
+            events = _open_stream(stream, notify, source, interval,
+                                  lambda f, label: _ProgressReader(f, progress, task))(stats)
+        else:
+            progress = None
+            events = _open_stream(stream, notify, source, interval, None)(stats)
+        title_in = stream
+    try:
+        result = replay(hest, events, kernel, arch, keep, stats)
+    except ValueError as e:
+        raise InputError(str(e))
+    finally:
+        if progress is not None:
+            progress.stop()
+    if fmt == "json":
+        from .render.data import to_json
+        report = to_json(result)
+    else:
+        from .render.replay import text
+        if color is None:
+            color = output == "-" and sys.stdout.isatty()
+        from .replay import default_arch
+        arch_shown = arch or default_arch(hest)
+        report = text(result, f"replay of {title_in} (kernel {kernel}, {arch_shown})", color, not no_timeline)
+    write(output, report)
+
+
+def _load_hest(path: str) -> dict:
+    """A HEST model from a table file or a spec."""
+    import apeitool
+    from .diff import _looks_like_spec
+    from .errors import InputError
+    from .inputs import read_bytes
+    data = read_bytes(path)
+    if _looks_like_spec(data):
+        from .specs import parse_spec_text
+        spec = parse_spec_text(data.decode("utf-8", "replace"), path)
+        data = apeitool.build(spec, "hest")
+    tables = [d for d in apeitool.decode_bytes(data, path, "HEST") if d.kind == "hest"]
+    if len(tables) != 1:
+        raise InputError("holds no HEST", source=path)
+    return tables[0].model
+
+
+@main.group("stream")
+def stream_group():
+    """Convert replay streams: JSON Lines (or bare CPER) to the packed binary form and back.
+
+    \b
+    Examples:
+      apeitool stream pack events.jsonl events.apeirpl
+      apeitool stream pack --notify SEA --source 0 records.cper records.apeirpl
+      apeitool stream unpack events.apeirpl -o events.jsonl
+    """
+
+
+@stream_group.command("pack")
+@click.argument("src", metavar="IN")
+@click.argument("dst", metavar="OUT")
+@click.option("--notify", metavar="TYPE", help="Bare CPER input: the notification of each record.")
+@click.option("--source", type=int, metavar="N", help="Bare CPER input: the Source Id records go to.")
+@click.option("--interval", type=float, default=0.0, show_default=True, metavar="S",
+              help="Bare CPER input: seconds between records.")
+def stream_pack(src, dst, notify, source, interval):
+    """Pack JSON Lines events (or a bare CPER file) into CRC-checked binary frames, atomically."""
+    import tempfile
+    from .replay.stream import StreamStats, pack_events
+    stats = StreamStats()
+    events = _open_stream(src, notify, source, interval, None)(stats)
+    directory = os.path.dirname(os.path.abspath(dst))
+    fd, tmp = tempfile.mkstemp(prefix=".apeitool-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            n = pack_events(events, out)
+        os.replace(tmp, dst)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    click.echo(f"{dst}: {n} frames", err=True)
+
+
+@stream_group.command("unpack")
+@click.argument("src", metavar="IN")
+@click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write JSON Lines here.")
+def stream_unpack(src, output):
+    """Unpack a packed stream to JSON Lines (writes carry their block as hex); corrupted frames are
+    reported on stderr and counted."""
+    import json as _json
+    from .replay.stream import StreamStats, event_json
+    stats = StreamStats()
+    lines = [_json.dumps(event_json(ev)) for ev in _open_stream(src, None, None, 0.0, None)(stats)]
+    write(output, "".join(line + "\n" for line in lines))
+    for problem in stats.problems:
+        click.echo(f"apeitool: warning: {problem}", err=True)
+    click.echo(f"{src}: {stats.total} frames, {stats.total - stats.rejected} unpacked, {stats.rejected} rejected",
+               err=True)
+    if stats.rejected:
+        sys.exit(1)
+
+
 @main.command("diff")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")

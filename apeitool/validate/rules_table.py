@@ -147,32 +147,38 @@ def _enabled(owner) -> bool:
     return "enabled" not in owner or owner.get("enabled") != 0
 
 
+def gar_error(gas: dict):
+    """apei_check_gar (drivers/acpi/apei/apei-base.c), in its order: None when Linux accepts the
+    register, else (check name, field, the kernel's message)."""
+    addr, width, offset = gas["address"], gas["bit_width"], gas["bit_offset"]
+    code = enum_int("access_size", gas["access_size"])
+    if not addr:
+        return "ADDRESS_ZERO", "address", "Invalid physical address in GAR"
+    if code is None or not 1 <= code <= 4:
+        return "ACCESS_SIZE", "access_size", "Invalid access size code in GAR"
+    bits = 1 << (code + 2)
+    if width == 32 and offset == 0 and addr & 3 == 0 and bits < 32:
+        bits = 32   # the kernel's "fixup common BIOS bug"
+    elif width == 64 and offset == 0 and addr & 7 == 0 and bits < 64:
+        bits = 64
+    if width + offset > bits:
+        return "BIT_WIDTH", "bit_width", "Invalid bit width + offset in GAR"
+    if enum_int("gas_space", gas["space_id"]) not in (0, 1):
+        return "SPACE", "space_id", "Invalid address space type in GAR"
+    return None
+
+
 def _gar_checks(ctx):
-    """apei_check_gar (drivers/acpi/apei/apei-base.c), in its order: (rule, path, message)."""
+    """(check name, path, message) for each register Linux would reject."""
     for path, gas, what, owner in gas_items(ctx, linux_only=True):
         if ctx.kind == "hest" and not _enabled(owner):
             continue   # Linux never maps a disabled source's registers
-        addr, width, offset = gas["address"], gas["bit_width"], gas["bit_offset"]
-        code = enum_int("access_size", gas["access_size"])
-        if not addr:
-            yield "ADDRESS_ZERO", f"{path}.address", f"{what}: address 0 (\"Invalid physical address in GAR\")"
-            continue
-        if code is None or not 1 <= code <= 4:
-            yield "ACCESS_SIZE", f"{path}.access_size", f"{what}: access size code {gas['access_size']} " \
-                                                         f"(\"Invalid access size code in GAR\")"
-            continue
-        bits = 1 << (code + 2)
-        if width == 32 and offset == 0 and addr & 3 == 0 and bits < 32:
-            bits = 32   # the kernel's "fixup common BIOS bug"
-        elif width == 64 and offset == 0 and addr & 7 == 0 and bits < 64:
-            bits = 64
-        if width + offset > bits:
-            yield "BIT_WIDTH", f"{path}.bit_width", f"{what}: bit width {width} + offset {offset} > " \
-                                                     f"{bits}-bit access (\"Invalid bit width + offset in GAR\")"
-            continue
-        if enum_int("gas_space", gas["space_id"]) not in (0, 1):
-            yield "SPACE", f"{path}.space_id", f"{what}: address space {gas['space_id']} is neither " \
-                                                f"system memory nor I/O (\"Invalid address space type in GAR\")"
+        err = gar_error(gas)
+        if err:
+            name, field, text = err
+            yield name, f"{path}.{field}", (f"{what}: {field.replace('_', ' ')} {gas[field]} "
+                                            f"(\"{text} [0x{gas['address']:x}/{gas['bit_width']}/"
+                                            f"{gas['bit_offset']}/{gas['access_size']}/{gas['space_id']}]\")")
 
 
 def _gar_rule(which: str, title: str, doc: str):

@@ -1,0 +1,155 @@
+"""replay: a stream of firmware events through a model of Linux's GHES error handling.
+
+    from apeitool.replay import replay, read_events
+    result = replay(hest_model, events, kernel="v5.1")
+    result["summary"]["dropped_pool"], result["violations"], result["log"]
+
+The firmware side (firmware.py) owns the simulated memory of each GHES and writes records; the OS
+side (kernel.py) reads, checks, clears, acknowledges, queues, throttles, prints and acts on them.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from .firmware import Firmware
+from .kernel import HED, NMI, NMI_LIKE, SEA, SEI, SDEI, Kernel, Panic
+from .memory import PhysMem
+from .recorder import SUMMARY_KEYS, Recorder
+from .stream import Event, StreamStats, notify_name
+
+KERNELS = ("v5.1", "v5.0")
+CLASSES = {NMI: "nmi", SEA: "sea", SDEI: "sdei"}
+NESTING_MAX = 4   # NMI, SEA, SDEI normal, SDEI critical: the kernel's four NMI-like contexts
+
+__all__ = ["replay", "KERNELS", "SUMMARY_KEYS", "Event", "StreamStats", "default_arch"]
+
+
+def default_arch(hest: dict) -> str:
+    from ..validate.rules_hest import infer_arches
+    arches = infer_arches(hest)
+    return arches[0] if len(arches) == 1 else "arm64"
+
+
+class Simulation:
+    def __init__(self, hest: dict, kernel: str = "v5.1", arch: Optional[str] = None, keep: int = 10000):
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
+        self.rec = Recorder(keep)
+        self.mem = PhysMem()
+        self.fw = Firmware(hest, self.mem, self.rec)
+        self.arch = arch or default_arch(hest)
+        self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch)
+
+    # -- time ------------------------------------------------------------------------------------------
+    def advance(self, t: float) -> None:
+        k = self.kernel
+        k.end_instant()
+        for when, reg in self._polls_due(t):
+            self.rec.now = when
+            self.rec.where = f"poll of source {reg.fw.sid}"
+            before = dict(self.rec.counts)
+            k.ghes_proc(reg, cpu=0)
+            k.end_instant()
+            self._note(f"poll source {reg.fw.sid}", before)
+        self.rec.now = max(self.rec.now, t)
+
+    def _polls_due(self, t: float):
+        """At most one poll per polled source that has a record pending: the others find nothing."""
+        due = []
+        for reg in self.kernel.lists.get(0, []):
+            if reg.next_poll is None or reg.next_poll > t:
+                continue
+            period = reg.poll_ms / 1000.0
+            first = reg.next_poll
+            if self.fw.pending(reg.fw):
+                due.append((first, reg.fw.index, reg))
+            skipped = int((t - first) // period) + 1
+            reg.next_poll = first + skipped * period
+        due.sort(key=lambda d: (d[0], d[1]))
+        return [(when, reg) for when, _i, reg in due]
+
+    # -- events ---------------------------------------------------------------------------------------------
+    def handle(self, ev: Event) -> None:
+        rec = self.rec
+        rec.where = ev.where
+        if ev.at > rec.now:
+            self.advance(ev.at)
+        before = dict(rec.counts)
+        if ev.kind in ("write", "write_notify"):
+            src = self.fw.write(ev.source, ev.data)
+            what = f"write source {ev.source} ({len(ev.data)} bytes)"
+            if ev.kind == "write_notify" and src is not None:
+                self._check_route(ev, src)
+        else:
+            what = "tick" if ev.kind == "tick" else ""
+        if ev.kind in ("notify", "write_notify"):
+            what += ("; " if what else "") + f"notify {notify_name(ev.notify)} cpu {ev.cpu}"
+            self.notify(ev)
+        self.kernel.end_of_notification()
+        self._note(what, before)
+
+    def _note(self, what: str, before: dict) -> None:
+        """A timeline entry: what happened and which counters it moved."""
+        counts = self.rec.counts
+        delta = [f"{k}+{counts[k] - before[k]}" for k in SUMMARY_KEYS if counts[k] != before[k]]
+        self.rec.event(what + (f": {' '.join(delta)}" if delta else ""))
+
+    def _check_route(self, ev: Event, src) -> None:
+        same = ev.notify == src.notify or ev.notify in HED and src.notify in HED
+        if not same:
+            self.rec.violation("FW.NOTIFY_TYPE_MISMATCH", f"record for source {src.sid} (notified by "
+                               f"{notify_name(src.notify)} in the HEST) announced by {notify_name(ev.notify)}",
+                               src.sid)
+
+    def notify(self, ev: Event) -> None:
+        k, rec = self.kernel, self.rec
+        rec.count("notifications")
+        n = ev.notify
+        regs = k.covered(n, ev.source)
+        if not regs:
+            rec.violation("FW.NOTIFY_NO_HANDLER", f"{notify_name(n)} notification on cpu {ev.cpu}: no GHES is "
+                          f"registered for it on this kernel ({k.version}, {self.arch}): nothing is read")
+            return
+        if not any(self.fw.pending(r.fw) for r in regs):
+            rec.violation("FW.SPURIOUS_NOTIFY", f"{notify_name(n)} notification on cpu {ev.cpu} with no record "
+                          f"pending in any of the {len(regs)} source(s) it covers")
+        if n in (SEA, SEI):
+            others = k.instant_sync_cpus - {ev.cpu}
+            if others:
+                rec.violation("FW.SYNC_AMBIGUOUS", f"{notify_name(n)} on cpu {ev.cpu} while cpu(s) "
+                              f"{sorted(others)} took one in the same instant: the handler walks every SEA "
+                              f"source and cannot tell which CPU's context a record belongs to")
+            k.instant_sync_cpus.add(ev.cpu)
+        if n in NMI_LIKE:
+            stack = k.nesting.setdefault(ev.cpu, [])
+            cls = CLASSES[n]
+            if not ev.nested:
+                stack[:] = [cls]
+            else:
+                if cls in stack:
+                    rec.violation("FW.NMI_REENTRY", f"{notify_name(n)} nested inside a {cls} handler on cpu "
+                                  f"{ev.cpu}: the same context cannot nest (its raw spinlock is held)")
+                if len(stack) >= NESTING_MAX:
+                    rec.violation("FW.NMI_NESTING", f"NMI-like notification nested {len(stack) + 1} deep on cpu "
+                                  f"{ev.cpu}: the kernel has {NESTING_MAX} such contexts")
+                stack.append(cls)
+        k.notify(n, ev.cpu, ev.source, ev.nested)
+
+    def finish(self, stats: Optional[StreamStats] = None) -> dict:
+        if not self.kernel.stopped:
+            self.rec.where = "end of stream"
+            self.advance(self.rec.now)
+            self.fw.pending_at_end()
+        return self.rec.result(stats, self.fw.layout, self.kernel.stopped)
+
+
+def replay(hest: dict, events: Iterable[Event], kernel: str = "v5.1", arch: Optional[str] = None,
+           keep: int = 10000, stats: Optional[StreamStats] = None) -> dict:
+    """Run `events` against the HEST model; returns the result document (see Recorder.result)."""
+    sim = Simulation(hest, kernel, arch, keep)
+    try:
+        for ev in events:
+            sim.handle(ev)
+    except Panic:
+        pass
+    return sim.finish(stats)

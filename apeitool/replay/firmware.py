@@ -1,0 +1,153 @@
+"""The firmware side of a replay: memory for each GHES/GHESv2 (status-address register, status block,
+read-ack register), records written into blocks, and the protocol rules firmware must keep."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from ..validate.engine import enum_int
+from .memory import PAGE, PhysMem, access_bytes
+
+BLOCK_ALIGN = 8
+
+
+@dataclass
+class FwSource:
+    index: int
+    sid: int
+    type: int                      # 9 GHES, 10 GHESv2
+    notify: int
+    enabled: bool
+    block_length: int
+    status_gas: dict
+    ack_gas: Optional[dict]
+    preserve: int
+    write: int
+    status_reg: int = 0            # where the status-address register is (after layout)
+    ack_reg: int = 0
+    block: int = 0                 # the status block's physical address
+    acked: bool = True             # GHESv2: the OS acknowledged the last record
+    relocated: bool = False
+
+
+def ghes_sources(hest: dict) -> List[FwSource]:
+    out = []
+    for i, s in enumerate(hest.get("sources", [])):
+        t = enum_int("hest_type", s.get("type"))
+        if t not in (9, 10):
+            continue
+        out.append(FwSource(i, s["source_id"], t, enum_int("notify_type", s["notify"]["type"]),
+                            s.get("enabled", 1) != 0, s["error_status_block_length"], s["error_status_address"],
+                            s.get("read_ack_register") if t == 10 else None, s.get("read_ack_preserve", 0),
+                            s.get("read_ack_write", 0)))
+    return out
+
+
+class Firmware:
+    def __init__(self, hest: dict, mem: PhysMem, rec):
+        self.mem, self.rec = mem, rec
+        self.sources = ghes_sources(hest)
+        self.by_id: Dict[int, FwSource] = {}
+        for s in self.sources:
+            self.by_id.setdefault(s.sid, s)
+        self.layout = self._lay_out()
+        mem.on_write = self._watch
+
+    # -- memory layout ------------------------------------------------------------------------------
+    def _lay_out(self) -> List[dict]:
+        """Registers where the HEST puts them unless 0 or overlapping; blocks after everything."""
+        used = []
+
+        def free(addr, size):
+            return addr and all(addr + size <= a or addr >= a + n for a, n in used)
+
+        top = max([s.status_gas["address"] for s in self.sources] +
+                  [s.ack_gas["address"] for s in self.sources if s.ack_gas] + [0])
+        auto = (top // PAGE + 1) * PAGE + 0x10000   # past every address the HEST names
+
+        def place(addr, size):
+            nonlocal auto
+            if free(addr, size):
+                used.append((addr, size))
+                return addr, False
+            addr, auto = auto, auto + max(size, 8)
+            used.append((addr, size))
+            return addr, True
+
+        for s in self.sources:
+            s.status_reg, moved = place(s.status_gas["address"], access_bytes(s.status_gas))
+            s.relocated |= moved
+            if s.ack_gas is not None:
+                s.ack_reg, moved = place(s.ack_gas["address"], access_bytes(s.ack_gas))
+                s.relocated |= moved
+        auto = (auto // PAGE + 1) * PAGE
+        out = []
+        for s in self.sources:
+            s.block = auto
+            auto += (s.block_length + BLOCK_ALIGN - 1) // BLOCK_ALIGN * BLOCK_ALIGN or BLOCK_ALIGN
+            self.mem.write_int(s.status_reg, access_bytes(s.status_gas), s.block)
+            if s.ack_gas is not None:   # the register starts "acknowledged", as QEMU's does
+                off = s.ack_gas.get("bit_offset", 0)
+                self.mem.write_int(s.ack_reg, access_bytes(s.ack_gas), s.write << off)
+            item = {"source_id": s.sid, "status_address_register": s.status_reg, "block": s.block,
+                    "block_length": s.block_length}
+            if s.ack_gas is not None:
+                item["read_ack_register"] = s.ack_reg
+            if s.relocated:
+                item["relocated"] = True
+                self.rec.violation("FW.LAYOUT_RELOCATED",
+                                   f"source {s.sid}: a register address is 0 or overlaps another source's; "
+                                   f"laid out at 0x{s.status_reg:X}" + (f"/0x{s.ack_reg:X}" if s.ack_gas else "")
+                                   + " (Linux refuses a register at address 0)", s.sid)
+            out.append(item)
+        return out
+
+    def _watch(self, addr: int, size: int) -> None:
+        """OS writes: an acknowledgement of a GHESv2 record."""
+        for s in self.sources:
+            if s.ack_gas is not None and addr < s.ack_reg + 8 and s.ack_reg < addr + size:
+                s.acked = True
+
+    # -- firmware actions -----------------------------------------------------------------------------
+    def pending(self, s: FwSource) -> bool:
+        return self.mem.read_int(s.block, 4) != 0
+
+    def write(self, sid: int, data: bytes) -> Optional[FwSource]:
+        from ..cper.estatus import estatus_check
+        s = self.by_id.get(sid)
+        if s is None:
+            self.rec.violation("FW.UNKNOWN_SOURCE", f"write to source {sid}: the HEST has no GHES with that id", sid)
+            return None
+        if s.type == 10 and not s.acked:
+            self.rec.violation("FW.OVERWRITE_UNACKED", f"source {sid}: new record written before the OS "
+                                                       f"acknowledged the last one (GHESv2 read-ack)", sid)
+        elif self.pending(s):
+            self.rec.violation("FW.OVERWRITE_PENDING", f"source {sid}: new record written while the last one "
+                                                       f"is still pending (block_status not cleared)", sid)
+        if len(data) > s.block_length:
+            self.rec.violation("FW.RECORD_TOO_LONG", f"source {sid}: {len(data)}-byte record in a "
+                                                     f"{s.block_length}-byte status block: cut to the block", sid)
+            data = data[:s.block_length]
+        if len(data) > PAGE:
+            self.rec.violation("FW.RECORD_OVER_PAGE", f"source {sid}: {len(data)}-byte record spans pages "
+                                                      f"(kernels before v5.1 mapped one page)", sid)
+        if len(data) >= 4 and not int.from_bytes(data[:4], "little"):
+            self.rec.violation("FW.BLOCK_STATUS_ZERO", f"source {sid}: record written with block_status 0: "
+                                                       f"the OS will not see it", sid)
+        elif not estatus_check(data):
+            self.rec.violation("FW.BAD_RECORD", f"source {sid}: the record fails cper_estatus_check", sid)
+        self.mem.write(s.block, data)
+        if s.type == 10:   # take the acknowledgement back, as QEMU does before it raises the error
+            off = s.ack_gas.get("bit_offset", 0)
+            size = access_bytes(s.ack_gas)
+            self.mem.on_write, hook = None, self.mem.on_write
+            self.mem.write_int(s.ack_reg, size, self.mem.read_int(s.ack_reg, size) & ~(s.write << off))
+            self.mem.on_write = hook
+            s.acked = False
+        return s
+
+    def pending_at_end(self) -> None:
+        for s in self.sources:
+            if self.pending(s):
+                self.rec.violation("FW.PENDING_AT_END", f"source {s.sid}: block_status still set at the end: "
+                                                        f"the OS never consumed the record", s.sid)

@@ -1,0 +1,704 @@
+"""The OS side of a replay: Linux's GHES handling, after drivers/acpi/apei/ghes.c and hest.c.
+
+Two kernels: "v5.1" is the generalised estatus queue (v5.1 structure, current behaviour:
+../shared/reference/linux-ghes-cper.md §§8-16) and "v5.0" the old NMI-only queue (§14.6: SEA
+handled in place, pool grown per NMI source, no read-ack on the NMI path, no action-required
+memory failure). Time is the stream's: events with one `at` happen in one instant, and the
+deferred work of an instant (the irq_work that drains the estatus queue, the memory_failure
+workers) runs when time moves on. A SEA taken outside another notification runs the irq_work at
+once, as apei_claim_sea does when it returns to a context with interrupts enabled.
+"""
+from __future__ import annotations
+
+import struct
+from collections import deque
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from ..guids import SECTION_KEY_BY_GUID
+from ..schemas.layout import guid_str
+from .firmware import Firmware, FwSource
+from .memory import PAGE, PhysMem, access_bytes
+
+GHES_SEV_NO, GHES_SEV_CORRECTED, GHES_SEV_RECOVERABLE, GHES_SEV_PANIC = 0, 1, 2, 3
+ESTATUS_MAX_SIZE = 65536
+PREALLOC_MAX = 65536
+CACHE_AVG_SIZE, CACHES_SIZE, CACHE_ALLOCED_MAX = 512, 4, 6
+CACHE_MAX_NS = 10_000_000_000
+NODE_HDR, CACHE_HDR, VENDOR_HDR, TASK_WORK = 24, 40, 40, 32
+MF_FIFO = 16
+MF_SOFT_OFFLINE, MF_ACTION_REQUIRED = 1 << 3, 1 << 1
+HDR = struct.Struct("<IIIII")     # block_status, raw_data_offset, raw_data_length, data_length, error_severity
+POLLED, EXTERNAL, LOCAL, SCI, NMI, CMCI, MCE, GPIO, SEA, SEI, GSIV, SDEI = range(12)
+HED = (SCI, GPIO, GSIV)
+HED_LIST = -1                      # SCI, GPIO-Signal and GSIV sources share the HED notifier's list
+NMI_LIKE = (NMI, SEA, SDEI)
+FW_WARN, FW_BUG = "[Firmware Warn]: ", "[Firmware Bug]: "
+VICTIM = "victim"   # the interrupted user task, as comm:pid = victim:1000+cpu
+
+
+def ghes_severity(cper_sev: int) -> int:
+    return {0: GHES_SEV_RECOVERABLE, 1: GHES_SEV_PANIC, 2: GHES_SEV_CORRECTED, 3: GHES_SEV_NO}.get(
+        cper_sev, GHES_SEV_PANIC)
+
+
+def estatus_len(hdr) -> int:
+    _bs, roff, rlen, dlen, _sev = hdr
+    return roff + rlen if rlen else 20 + dlen
+
+
+def page_align(n: int) -> int:
+    return (n + PAGE - 1) // PAGE * PAGE
+
+
+class Pool:
+    """gen_pool with first-fit allocation in 8-byte units (GHES_ESTATUS_POOL_MIN_ALLOC_ORDER 3)."""
+
+    def __init__(self, size: int):
+        self.size = 0
+        self.free: List[List[int]] = []   # sorted [start, units]
+        self.grow(size)
+
+    def grow(self, size: int) -> None:
+        units = size // 8
+        if units:
+            self.free.append([self.size // 8, units])
+            self.size += units * 8
+
+    def alloc(self, nbytes: int) -> Optional[int]:
+        need = (nbytes + 7) // 8
+        for i, (start, units) in enumerate(self.free):
+            if units >= need:
+                if units == need:
+                    self.free.pop(i)
+                else:
+                    self.free[i] = [start + need, units - need]
+                return start
+        return None
+
+    def release(self, start: int, nbytes: int) -> None:
+        units = (nbytes + 7) // 8
+        free = self.free
+        i = 0
+        while i < len(free) and free[i][0] < start:
+            i += 1
+        free.insert(i, [start, units])
+        if i + 1 < len(free) and free[i][0] + free[i][1] == free[i + 1][0]:   # merge right
+            free[i][1] += free.pop(i + 1)[1]
+        if i > 0 and free[i - 1][0] + free[i - 1][1] == free[i][0]:           # merge left
+            free[i - 1][1] += free.pop(i)[1]
+
+    @property
+    def available(self) -> int:
+        return sum(u for _s, u in self.free) * 8
+
+
+class Ratelimit:
+    """___ratelimit: a window of `interval` s from its first call, `burst` prints per window."""
+
+    def __init__(self, interval: float = 5.0, burst: int = 2):
+        self.interval, self.burst = interval, burst
+        self.begin: Optional[float] = None
+        self.printed = self.missed = 0
+
+    def allow(self, now: float, log=None, name: str = "") -> bool:
+        if self.begin is None:
+            self.begin = now
+        if now > self.begin + self.interval:
+            if self.missed and log is not None:
+                log(f"{name}: {self.missed} callbacks suppressed")
+            self.begin, self.printed, self.missed = now, 0, 0
+        if self.printed < self.burst:
+            self.printed += 1
+            return True
+        self.missed += 1
+        return False
+
+
+@dataclass
+class CacheEntry:
+    data: bytes
+    count: int
+    time_in: int          # ns
+    pool_off: int
+    size: int
+
+
+@dataclass
+class Node:
+    reg: "Registered"
+    data: bytes
+    pool_off: int
+    size: int
+    cpu: int
+    sync: bool
+
+
+@dataclass
+class Registered:
+    fw: FwSource
+    notify: int
+    poll_ms: int = 0
+    vector: int = 0
+    next_poll: Optional[float] = None
+
+
+class Panic(Exception):
+    """The run stops here, as the machine would."""
+
+
+class Kernel:
+    def __init__(self, hest: dict, fw: Firmware, mem: PhysMem, rec, version: str = "v5.1",
+                 arch: str = "arm64"):
+        self.hest, self.fw, self.mem, self.rec = hest, fw, mem, rec
+        self.version, self.arch = version, arch
+        self.new = version != "v5.0"
+        self.seq = 0
+        self.rl_corrected, self.rl_uncorrected = Ratelimit(), Ratelimit()
+        self.warn_limits: Dict[str, Ratelimit] = {}
+        self.cache: List[Optional[CacheEntry]] = [None] * CACHES_SIZE
+        self.cache_alloced = 0
+        self.rcu_pending: List[CacheEntry] = []
+        self.llist: List[Node] = []
+        self.irq_work_pending = False
+        self.mf_fifo: Dict[int, deque] = {}
+        self.lists: Dict[int, List[Registered]] = {}
+        self.sources: Dict[int, Registered] = {}   # by source id
+        self.instant_sync_cpus: set = set()
+        self.nesting: Dict[int, List[str]] = {}
+        self.pool = Pool(0)
+        self.stopped: Optional[str] = None
+        self._probe()
+
+    # -- logging -----------------------------------------------------------------------------------
+    def log(self, text: str) -> None:
+        self.rec.line(text)
+
+    def warn_ratelimited(self, key: str, text: str) -> None:
+        rl = self.warn_limits.setdefault(key, Ratelimit(5.0, 10))
+        if rl.allow(self.rec.now):
+            self.log(text)
+
+    # -- probe (hest.c + ghes_probe) -----------------------------------------------------------------
+    def _probe(self) -> None:
+        from ..validate.rules_table import gar_error
+        hest = self.hest
+        sources = hest.get("sources", [])
+        count = hest.get("error_source_count", len(sources))
+        if count > len(sources):
+            self.log(f"{FW_BUG}HEST: Table contents overflow for hardware error source: "
+                     f"{sources[-1]['source_id'] if sources else 0}.")
+            self.log("HEST: Table parsing failed: no GHES registered")
+            return
+        walked = []
+        assist = {}
+        for i, s in enumerate(sources[:count]):
+            t = self._type(s)
+            if t in (0, 1, 11):
+                assist[t] = s["source_id"] if s.get("flags", {}).get("ghes_assist") else None
+            elif t in (9, 10) and s.get("related_source_id") not in [v for v in assist.values() if v is not None]:
+                walked.append((i, s))
+        seen = set()
+        for i, s in walked:
+            if s.get("enabled", 1) and s["source_id"] in seen:
+                self.log(f"{FW_WARN}HEST: Duplicated hardware error source ID: {s['source_id']}.")
+                self.log("HEST: Table parsing failed: no GHES registered")
+                return
+            if s.get("enabled", 1):
+                seen.add(s["source_id"])
+        fw_by_index = {f.index: f for f in self.fw.sources}
+        for i, s in walked:
+            fw = fw_by_index[i]
+            if not s.get("enabled", 1):
+                continue
+            sid, notify = s["source_id"], fw.notify
+            reason = self._unsupported(notify)
+            if reason:
+                self.log(reason.replace("%d", str(sid)))
+                continue
+            if fw.block_length < 20:
+                self.log(f"{FW_BUG}GHES: Invalid error block length: {fw.block_length} for generic hardware "
+                         f"error source: {sid}")
+                continue
+            bad = None
+            for gas, addr in ((fw.status_gas, fw.status_reg), (fw.ack_gas, fw.ack_reg)):
+                if gas is not None:
+                    err = gar_error({**gas, "address": addr})
+                    if err:
+                        bad = f"{FW_BUG}APEI: {err[2]} [0x{addr:x}/{gas['bit_width']}/{gas['bit_offset']}/" \
+                              f"{gas['access_size']}/{gas['space_id']}]"
+            if bad:
+                self.log(bad)
+                continue
+            if fw.block_length > ESTATUS_MAX_SIZE:
+                self.log(f"{FW_WARN}GHES: Error status block length is too long: {fw.block_length} for "
+                         f"generic hardware error source: {sid}.")
+            reg = Registered(fw, notify, s["notify"]["poll_interval"], s["notify"]["vector"])
+            if notify == POLLED:
+                if reg.poll_ms == 0:
+                    self.log(f"{FW_WARN}GHES: Poll interval is 0 for generic hardware error source: {sid}, "
+                             f"disabled.")
+                    continue
+                reg.next_poll = reg.poll_ms / 1000.0
+            if notify == SDEI and reg.vector == 0:
+                self.log(f"GHES: Failed to register SDEI event 0 for generic hardware error source: {sid}")
+                continue
+            self.sources.setdefault(sid, reg)
+            self.lists.setdefault(HED_LIST if notify in HED else notify, []).insert(0, reg)  # RCU: newest first
+        self._init_pool(walked)
+        for reg in list(self.sources.values()):
+            self.ghes_proc(reg, cpu=0)          # "handle any pending errors right away"
+        self.log(f"HEST: Table parsing has been initialized ({len(self.sources)} GHES registered).")
+
+    def _type(self, s) -> int:
+        from ..validate.engine import enum_int
+        return enum_int("hest_type", s.get("type"))
+
+    def _unsupported(self, notify: int) -> Optional[str]:
+        pfx = "GHES: Generic hardware error source: %d notified via "
+        if notify == LOCAL:
+            return pfx + "local interrupt is not supported!"
+        if notify == NMI and self.arch != "x86_64":
+            return pfx + "NMI interrupt is not supported!"
+        if notify == SEA and self.arch != "arm64":
+            return pfx + "SEA is not supported"
+        if notify == SDEI and self.new and self.arch != "arm64":
+            return pfx + "SDE Interface is not supported!"
+        if notify in (CMCI, MCE, SEI) or notify > SDEI or notify == SDEI and not self.new:
+            return f"{FW_WARN}GHES: Unknown notification type: {notify} for generic hardware error source: %d"
+        return None
+
+    def _init_pool(self, walked) -> None:
+        if self.new:   # ghes_estatus_pool_init(num_ghes): every type-9/10 entry, enabled or not
+            self.pool = Pool(page_align(CACHE_AVG_SIZE * CACHE_ALLOCED_MAX + len(walked) * PREALLOC_MAX))
+            return
+        size = page_align(CACHE_AVG_SIZE * CACHE_ALLOCED_MAX)
+        for reg in self.lists.get(NMI, []):       # v5.0: grows per NMI source
+            s = self.hest["sources"][reg.fw.index]
+            prealloc = min(min(reg.fw.block_length, ESTATUS_MAX_SIZE) * max(s.get("records_to_preallocate", 1), 1),
+                           PREALLOC_MAX)
+            size += page_align(prealloc)
+        self.pool = Pool(size)
+
+    # -- reading, checking, clearing ------------------------------------------------------------------
+    def _peek(self, reg: Registered):
+        fw = reg.fw
+        paddr = self.mem.read_int(fw.status_reg, access_bytes(fw.status_gas))
+        if not paddr:
+            return -2, None, 0
+        hdr = HDR.unpack(self.mem.read(paddr, 20))
+        if hdr[0] == 0:
+            return -2, hdr, 0
+        return 0, hdr, paddr
+
+    def _check_header(self, reg: Registered, hdr) -> int:
+        n = estatus_len(hdr)
+        if n < 20:
+            self.warn_ratelimited("trunc", f"{FW_WARN}GHES: Truncated error status block!")
+            return -5
+        if n > reg.fw.block_length:
+            self.warn_ratelimited("len", f"{FW_WARN}GHES: Invalid error status block length!")
+            return -5
+        _bs, roff, rlen, dlen, _sev = hdr
+        if dlen and dlen < 64 or rlen and roff < 20 + dlen:
+            self.warn_ratelimited("hdr", f"{FW_WARN}GHES: Invalid CPER header!")
+            return -5
+        return 0
+
+    def _read(self, paddr: int, n: int) -> Optional[bytes]:
+        from ..cper.estatus import estatus_check
+        data = self.mem.read(paddr, n)
+        if not estatus_check(data):
+            self.warn_ratelimited("read", f"{FW_WARN}GHES: Failed to read error status block!")
+            return None
+        return data
+
+    def _clear(self, reg: Registered, paddr: int, ack: bool = True) -> None:
+        if not paddr:
+            return
+        self.mem.write(paddr, bytes(4))
+        fw = reg.fw
+        if fw.type == 10 and ack:
+            size = access_bytes(fw.ack_gas)
+            off = fw.ack_gas.get("bit_offset", 0)
+            val = self.mem.read_int(fw.ack_reg, size)
+            val = val & (fw.preserve << off) | (fw.write << off)
+            self.mem.write_int(fw.ack_reg, size, val)
+            self.rec.count("acked")
+
+    # -- the IRQ path: ghes_proc --------------------------------------------------------------------------
+    def ghes_proc(self, reg: Registered, cpu: int, sync: bool = False) -> int:
+        rc, hdr, paddr = self._peek(reg)
+        data = None
+        if rc == 0:
+            rc = self._check_header(reg, hdr)
+            if rc == 0:
+                data = self._read(paddr, estatus_len(hdr))
+                rc = 0 if data is not None else -5
+        if rc == 0:
+            self.rec.count("records_read")
+            if ghes_severity(hdr[4]) == GHES_SEV_PANIC:
+                self._panic(reg, data, paddr)
+            if self._cached(data):
+                self.rec.count("throttled")
+            elif self._print(reg, data):
+                self._cache_add(data)
+            self.do_proc(reg, data, cpu, sync)
+        self._clear(reg, paddr)
+        return rc
+
+    # -- the NMI-like path (v5.1+) ---------------------------------------------------------------------------
+    def queue_one_entry(self, reg: Registered, cpu: int, sync: bool) -> int:
+        rc, hdr, paddr = self._peek(reg)
+        if rc:
+            self._clear(reg, paddr)
+            return rc
+        rc = self._check_header(reg, hdr)
+        if rc:
+            self._clear(reg, paddr)
+            return rc
+        n = estatus_len(hdr)
+        off = self.pool.alloc(NODE_HDR + n)
+        if off is None:   # the record stays pending: neither cleared nor acked
+            self.rec.count("dropped_pool")
+            self.rec.event(f"source {reg.fw.sid}: estatus pool exhausted ({self.pool.available} bytes free): "
+                           f"record left pending")
+            return -12
+        data = self._read(paddr, n)
+        if data is None:
+            self._clear(reg, paddr)
+            self.pool.release(off, NODE_HDR + n)
+            return -2
+        self.rec.count("records_read")
+        if ghes_severity(hdr[4]) == GHES_SEV_PANIC:
+            for node in self._take_list():
+                self._print(node.reg, node.data)
+            self._panic(reg, data, paddr)
+        self._clear(reg, paddr)
+        if self._cached(data):
+            self.rec.count("throttled")
+            self.pool.release(off, NODE_HDR + n)
+            return 0
+        self.llist.append(Node(reg, data, off, NODE_HDR + n, cpu, sync))
+        self.rec.count("queued")
+        return 0
+
+    def spool(self, regs: List[Registered], cpu: int, sync: bool) -> int:
+        result = -2
+        for reg in regs:
+            if self.queue_one_entry(reg, cpu, sync) == 0:
+                result = 0
+        if result == 0:
+            self.irq_work_pending = True
+        return result
+
+    def _take_list(self) -> List[Node]:
+        nodes, self.llist = self.llist, []
+        return nodes      # appended in arrival order: the kernel's LIFO list reversed
+
+    def run_irq_work(self) -> None:
+        """ghes_proc_in_irq: actions first, then the cache lookup and print, in arrival order."""
+        self.irq_work_pending = False
+        for node in self._take_list():
+            self.do_proc(node.reg, node.data, node.cpu, node.sync)
+            if self._cached(node.data):
+                self.rec.count("throttled")
+            elif self._print(node.reg, node.data):
+                self._cache_add(node.data)
+            self.pool.release(node.pool_off, node.size)
+
+    # -- the NMI path before v5.1 ----------------------------------------------------------------------------
+    def old_nmi(self, regs: List[Registered], cpu: int) -> int:
+        result = -2
+        for reg in regs:
+            rc, hdr, paddr = self._peek(reg)
+            data = None
+            if rc == 0 and estatus_len(hdr) >= 20 and estatus_len(hdr) <= reg.fw.block_length:
+                data = self.mem.read(paddr, estatus_len(hdr))
+                from ..cper.estatus import estatus_check
+                if not estatus_check(data):
+                    data = None
+            if data is None:
+                self._clear(reg, paddr, ack=False)
+                continue
+            result = 0
+            self.rec.count("records_read")
+            if ghes_severity(hdr[4]) == GHES_SEV_PANIC:
+                for node in self._take_list():
+                    self._print(node.reg, node.data)
+                self._panic(reg, data, paddr)
+            if self._cached(data):
+                self.rec.count("throttled")
+            else:
+                off = self.pool.alloc(NODE_HDR + len(data))
+                if off is None:
+                    self.rec.count("dropped_pool")
+                    self.rec.event(f"source {reg.fw.sid}: estatus pool exhausted: record dropped")
+                else:
+                    self.llist.append(Node(reg, data, off, NODE_HDR + len(data), cpu, False))
+                    self.rec.count("queued")
+            self._clear(reg, paddr, ack=False)   # v5.0's NMI path never acked GHESv2
+        if result == 0:
+            self.irq_work_pending = True
+        return result
+
+    # -- printing and the estatus cache ----------------------------------------------------------------------
+    def _print(self, reg: Registered, data: bytes) -> bool:
+        corrected = ghes_severity(HDR.unpack_from(data)[4]) <= GHES_SEV_CORRECTED
+        rl = self.rl_corrected if corrected else self.rl_uncorrected
+        if not rl.allow(self.rec.now, self.log, "ghes_print_estatus"):
+            self.rec.count("ratelimited")
+            return False
+        self._print_lines(reg, data)
+        return True
+
+    def _print_lines(self, reg: Registered, data: bytes) -> None:
+        from ..cper.estatus import decode_block
+        from ..render.kernel import render_block
+        self.seq += 1
+        self.rec.count("printed")
+        try:
+            block, _w, _n = decode_block(data)
+            lines = render_block(block, reg.fw.sid, self.seq, self.arch)
+        except Exception as e:  # checked by cper_estatus_check, so only odd bodies get here
+            lines = [f"{{{self.seq}}}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: "
+                     f"{reg.fw.sid}", f"{{{self.seq}}}[Hardware Error]: (body not decoded: {e})"]
+        for line in lines:
+            self.log(line)
+
+    def _cached(self, data: bytes) -> bool:
+        n = estatus_len(HDR.unpack_from(data))
+        now = int(self.rec.now * 1e9)
+        for entry in self.cache:
+            if entry is None or len(entry.data) != n or entry.data != data[:n]:
+                continue
+            entry.count += 1
+            return now - entry.time_in < CACHE_MAX_NS
+        return False
+
+    def _cache_add(self, data: bytes) -> None:
+        n = estatus_len(HDR.unpack_from(data))
+        self.cache_alloced += 1
+        if self.cache_alloced > CACHE_ALLOCED_MAX:
+            self.cache_alloced -= 1
+            return
+        off = self.pool.alloc(CACHE_HDR + n)
+        if off is None:
+            self.cache_alloced -= 1
+            return
+        now = int(self.rec.now * 1e9)
+        new = CacheEntry(bytes(data[:n]), 0, now, off, CACHE_HDR + n)
+        slot, max_period = -1, 0
+        for i, entry in enumerate(self.cache):
+            if entry is None:
+                slot = i
+                break
+            duration = now - entry.time_in
+            if duration >= CACHE_MAX_NS:
+                slot = i
+                break
+            period = duration // (entry.count + 1)
+            if period > max_period:
+                max_period, slot = period, i
+        if slot < 0:   # every period 0: the entry is neither stored nor freed (the kernel leaks it)
+            self.rec.event("estatus cache: no slot to replace (all periods 0): entry leaked")
+            return
+        old = self.cache[slot]
+        self.cache[slot] = new
+        if old is not None:
+            self.rcu_pending.append(old)
+
+    def end_of_notification(self) -> None:
+        """The RCU grace period: replaced cache entries give back their pool bytes."""
+        for entry in self.rcu_pending:
+            self.pool.release(entry.pool_off, entry.size)
+            self.cache_alloced -= 1
+        self.rcu_pending = []
+
+    # -- actions: ghes_do_proc ----------------------------------------------------------------------------------
+    def do_proc(self, reg: Registered, data: bytes, cpu: int, sync: bool) -> None:
+        from ..cper.estatus import decode_block
+        self.rec.count("processed")
+        block, _w, _n = decode_block(data)
+        sev = ghes_severity(HDR.unpack_from(data)[4])
+        queued = False
+        for entry in block["entries"]:
+            key = SECTION_KEY_BY_GUID.get(str(entry["section_type"]).lower()) \
+                if isinstance(entry["section_type"], str) else None
+            key = key or entry["section_type"]
+            sec_sev = ghes_severity(_sev_int(entry["error_severity"]))
+            body = entry.get("body") or {}
+            flags = entry.get("flags", {})
+            if key == "platform_memory":
+                queued = self._memory_error(reg, body, sev, sec_sev, flags, cpu, sync)
+            elif key == "pcie":
+                self._aer(reg, body, entry, flags)
+            elif key == "arm":
+                queued = self._arm(reg, body, sev, sec_sev, cpu, sync)
+            elif key in ("cxl_protocol", "cxl_general_media", "cxl_dram", "cxl_memory_module"):
+                self.rec.action("cxl", source=reg.fw.sid, section=key)
+            else:
+                size = VENDOR_HDR + entry.get("error_data_length", 0) + 72
+                off = self.pool.alloc(size)
+                if off is None:
+                    self.rec.event(f"source {reg.fw.sid}: vendor record dropped (pool exhausted)")
+                else:
+                    self.rec.action("vendor_notifier", source=reg.fw.sid, section=str(entry["section_type"]),
+                                    severity=sev)
+                    self.pool.release(off, size)
+        if sync and not queued and self.new:
+            self.log(f"GHES GHES.{reg.fw.sid}: [Hardware Error]: GHES: {VICTIM}:{1000 + cpu}: synchronous unrecoverable "
+                     f"error (SIGBUS)")
+            self.rec.action("signal", source=reg.fw.sid, signal="SIGBUS", reason="synchronous error not handled",
+                            cpu=cpu)
+
+    def _memory_error(self, reg, body, sev, sec_sev, flags, cpu, sync) -> bool:
+        vb = body.get("validation_bits", 0)
+        vb = vb if isinstance(vb, int) else 0
+        if not vb & 0x2:
+            return False
+        mf = None
+        if sec_sev == GHES_SEV_CORRECTED and flags.get("error_threshold_exceeded"):
+            mf = MF_SOFT_OFFLINE
+        if sev == GHES_SEV_RECOVERABLE and sec_sev == GHES_SEV_RECOVERABLE:
+            mf = MF_ACTION_REQUIRED if sync and self.new else 0
+        if mf is None:
+            return False
+        return self._do_memory_failure(reg, body["physical_address"], mf, cpu)
+
+    def _do_memory_failure(self, reg, pa: int, mf: int, cpu: int) -> bool:
+        pfn = pa >> 12
+        if mf == MF_ACTION_REQUIRED:
+            off = self.pool.alloc(TASK_WORK)
+            if off is None:
+                return False
+            self.rec.count("memory_failure_queued")
+            self.rec.action("memory_failure", source=reg.fw.sid, pfn=pfn, flags="MF_ACTION_REQUIRED", cpu=cpu,
+                            via="task_work", signal="BUS_MCEERR_AR")
+            self.log(f"Memory failure: {pfn:#x}: Sending SIGBUS to {VICTIM}:{1000 + cpu} due to hardware memory corruption")
+            self.pool.release(off, TASK_WORK)
+            return True
+        fifo = self.mf_fifo.setdefault(cpu, deque())
+        if len(fifo) >= MF_FIFO:
+            self.rec.count("memory_failure_overflow")
+            self.log(f"Memory failure: buffer overflow when queuing memory failure at {pfn:#x}")
+        else:
+            fifo.append((reg.fw.sid, pfn, mf))
+            self.rec.count("memory_failure_queued")
+        return True
+
+    def drain_memory_failure(self) -> None:
+        """The memory_failure workers: soft offline, or memory_failure() whose early kill is AO."""
+        for cpu, fifo in self.mf_fifo.items():
+            while fifo:
+                sid, pfn, mf = fifo.popleft()
+                if mf == MF_SOFT_OFFLINE:
+                    self.rec.action("soft_offline", source=sid, pfn=pfn, cpu=cpu)
+                else:
+                    self.rec.action("memory_failure", source=sid, pfn=pfn, flags="0", cpu=cpu, via="queue",
+                                    signal="BUS_MCEERR_AO")
+
+    def _aer(self, reg, body, entry, flags) -> None:
+        vb = body.get("validation_bits", 0)
+        if not isinstance(vb, int) or vb & 0x88 != 0x88:
+            return
+        dev = body["device_id"]
+        aer_sev = {0: "AER_NONFATAL", 1: "AER_FATAL"}.get(_sev_int(entry["error_severity"]), "AER_CORRECTABLE")
+        if flags.get("reset"):
+            aer_sev = "AER_FATAL"
+        self.rec.action("aer_recover", source=reg.fw.sid, segment=dev["segment"], bus=dev["primary_bus"],
+                        devfn=dev["device"] << 3 | dev["function"], severity=aer_sev)
+
+    def _arm(self, reg, body, sev, sec_sev, cpu, sync) -> bool:
+        if not self.new:
+            self.rec.action("arm_trace", source=reg.fw.sid)
+            return False
+        self.rec.action("arm_trace", source=reg.fw.sid)
+        if sev != GHES_SEV_RECOVERABLE or sec_sev != GHES_SEV_RECOVERABLE:
+            return False
+        queued = False
+        mf = MF_ACTION_REQUIRED if sync else 0
+        names = {0: "cache error", 1: "TLB error", 2: "bus error", 3: "micro-architectural error"}
+        for info in body.get("error_info", []):
+            vb = info.get("validation_bits", 0)
+            vb = vb if isinstance(vb, int) else 0
+            if info.get("type") == 0 and vb & 0x10:
+                queued = self._do_memory_failure(reg, info["physical_fault_address"], mf, cpu)
+            else:
+                self.warn_ratelimited("arm", f"{FW_WARN}GHES: Unhandled processor error type: "
+                                             f"{names.get(info.get('type'), 'unknown error')}")
+        return queued
+
+    # -- fatal --------------------------------------------------------------------------------------------------
+    def _panic(self, reg: Registered, data: bytes, paddr: int) -> None:
+        self._print_lines(reg, data)          # KERN_EMERG: no ratelimit, no cache
+        self._clear(reg, paddr)
+        self.rec.count("panics")
+        msg = "GHES: Fatal hardware error" if self.new else "Fatal hardware error!"
+        self.log(f"Kernel panic - not syncing: {msg}")
+        self.rec.action("panic", source=reg.fw.sid, message=msg)
+        self.stopped = f"panic: {msg} (source {reg.fw.sid})"
+        raise Panic(msg)
+
+    # -- notifications ---------------------------------------------------------------------------------------------
+    def covered(self, notify: int, source: Optional[int]) -> List[Registered]:
+        if notify in (EXTERNAL, SDEI, POLLED) and source is not None:
+            reg = self.sources.get(source)
+            return [reg] if reg is not None and reg.notify == notify else []
+        if notify == POLLED:
+            return list(self.lists.get(POLLED, []))
+        if notify in HED:   # one HED notification runs every source on the HED list
+            return list(self.lists.get(HED_LIST, []))
+        return list(self.lists.get(notify, []))
+
+    def notify(self, notify: int, cpu: int, source: Optional[int], nested: bool) -> None:
+        regs = self.covered(notify, source)
+        if not regs:
+            return
+        if notify == SEA:
+            if self.new:
+                self.spool(regs, cpu, sync=True)
+                if self.irq_work_pending and not nested:
+                    self.run_irq_work()      # apei_claim_sea: back to an IRQs-enabled context
+                elif self.irq_work_pending:
+                    self.warn_ratelimited("claim", "APEI work queued but not completed")
+            else:
+                for reg in regs:
+                    self.ghes_proc(reg, cpu)
+        elif notify == NMI:
+            self.spool(regs, cpu, sync=False) if self.new else self.old_nmi(regs, cpu)
+        elif notify == SDEI:
+            for reg in regs:
+                if self.queue_one_entry(reg, cpu, sync=False) == 0:
+                    self.irq_work_pending = True
+        else:
+            for reg in regs:
+                self.ghes_proc(reg, cpu)
+
+    def polls_due(self, until: float):
+        """(time, source) of every poll due up to `until`, in time order."""
+        due = []
+        for reg in self.lists.get(POLLED, []):
+            while reg.next_poll is not None and reg.next_poll <= until:
+                due.append((reg.next_poll, reg.fw.index, reg))
+                reg.next_poll += reg.poll_ms / 1000.0
+        due.sort(key=lambda d: (d[0], d[1]))
+        return [(t, reg) for t, _i, reg in due]
+
+    def end_instant(self) -> None:
+        if self.irq_work_pending or self.llist:
+            self.run_irq_work()
+        self.drain_memory_failure()
+        self.end_of_notification()
+        self.instant_sync_cpus = set()
+        self.nesting = {}
+
+
+def _sev_int(value) -> int:
+    from ..schemas.cper import SEVERITIES
+    if isinstance(value, int):
+        return value
+    for k, v in SEVERITIES.items():
+        if v == value:
+            return k
+    return 4

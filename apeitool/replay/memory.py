@@ -1,0 +1,56 @@
+"""Simulated physical memory shared by the firmware and the OS sides, and GAS register access."""
+from __future__ import annotations
+
+from typing import Dict
+
+PAGE = 4096
+
+
+class PhysMem:
+    """Sparse byte-addressed memory in 4 KiB pages; unwritten bytes read as zero."""
+
+    def __init__(self):
+        self.pages: Dict[int, bytearray] = {}
+        self.on_write = None      # callback(addr, size): lets the firmware side see OS writes
+
+    def read(self, addr: int, n: int) -> bytes:
+        out = bytearray()
+        while n > 0:
+            page, off = divmod(addr, PAGE)
+            take = min(n, PAGE - off)
+            buf = self.pages.get(page)
+            out += buf[off:off + take] if buf is not None else bytes(take)
+            addr += take
+            n -= take
+        return bytes(out)
+
+    def write(self, addr: int, data: bytes) -> None:
+        if self.on_write is not None:
+            self.on_write(addr, len(data))
+        pos = 0
+        while pos < len(data):
+            page, off = divmod(addr + pos, PAGE)
+            take = min(len(data) - pos, PAGE - off)
+            buf = self.pages.get(page)
+            if buf is None:
+                buf = self.pages[page] = bytearray(PAGE)
+            buf[off:off + take] = data[pos:pos + take]
+            pos += take
+
+    def read_int(self, addr: int, size: int) -> int:
+        return int.from_bytes(self.read(addr, size), "little")
+
+    def write_int(self, addr: int, size: int, value: int) -> None:
+        self.write(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, "little"))
+
+
+def access_bytes(gas: dict) -> int:
+    """Bytes one access to a GAS register moves: its access size (apei_read/apei_write widen the
+    common 32/64-bit-width-with-smaller-access firmware bug the way apei_check_gar does)."""
+    from ..validate.engine import enum_int
+    code = enum_int("access_size", gas.get("access_size")) or 0
+    bits = 1 << (code + 2) if 1 <= code <= 4 else 64
+    width = gas.get("bit_width", 64)
+    if width in (32, 64) and gas.get("bit_offset", 0) == 0 and bits < width:
+        bits = width
+    return bits // 8

@@ -1,0 +1,294 @@
+"""Replay event streams: JSON Lines (for authoring), a packed binary frame format (for large
+captures, CRC-checked frame by frame), and bare files of CPER records or status blocks.
+
+Every reader is a generator: a stream of any size is read in constant memory.
+
+Packed format: the 8-byte file magic b"APEIRPL\\x01", then frames of
+    magic b"\\xA5\\x5A" | kind u8 | notify u8 | cpu u16 | source u16 | seq u32 | time_ns u64 | length u32
+    | payload (length bytes) | CRC-32 u32 of everything before it in the frame
+kinds: 1 write, 2 notify, 3 tick, 4 write + notify, 5 end (payload: u32 frame count); bit 7 of kind
+marks a nested notification. notify 0xFF and source 0xFFFF mean "none". Frames are numbered from 0;
+a corrupted frame is skipped by scanning for the next frame whose CRC holds, and the numbering says
+how many were lost, so processed + rejected = total.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Iterator, List, Optional
+
+from ..errors import InputError
+
+FILE_MAGIC = b"APEIRPL\x01"
+FRAME_MAGIC = b"\xA5\x5A"
+FRAME = struct.Struct("<2sBBHHIQI")
+CRC_SIZE = 4
+MAX_PAYLOAD = 1 << 20                      # no status block comes near 1 MiB: larger is corruption
+KINDS = {"write": 1, "notify": 2, "tick": 3, "write_notify": 4, "end": 5}
+KIND_NAMES = {v: k for k, v in KINDS.items()}
+NESTED = 0x80
+NO_NOTIFY, NO_SOURCE = 0xFF, 0xFFFF
+
+
+@dataclass
+class Event:
+    at: float
+    kind: str                     # write | notify | tick | write_notify
+    source: Optional[int] = None
+    cpu: int = 0
+    notify: Optional[int] = None  # HEST notification type number
+    data: Optional[bytes] = None  # the status block bytes a write puts into the source's block
+    nested: bool = False
+    where: str = ""               # "line 3" / "frame 17": for messages
+
+
+@dataclass
+class StreamStats:
+    total: int = 0
+    rejected: int = 0
+    problems: List[str] = field(default_factory=list)
+
+
+def notify_number(value, where: str = "") -> int:
+    from ..validate.engine import enum_int
+    if isinstance(value, str):
+        n = enum_int("notify_type", value.upper().replace("-", "_"))
+        if n is None:
+            raise InputError(f"{where}: unknown notification type {value!r}")
+        return n
+    if isinstance(value, int) and 0 <= value < 0xFF:
+        return value
+    raise InputError(f"{where}: notification type must be a name or a number, got {value!r}")
+
+
+def notify_name(n: Optional[int]) -> str:
+    from ..names import NOTIFY_TYPE
+    return "-" if n is None else NOTIFY_TYPE.get(n, str(n))
+
+
+# -- JSON Lines -------------------------------------------------------------------------------------
+
+_EVENT_KEYS = {"at", "event", "source", "cpu", "type", "notify", "estatus", "hex", "nested"}
+
+
+def _estatus_bytes(obj, where: str) -> bytes:
+    from ..cper import build_document
+    from ..errors import ApeiError
+    try:
+        return build_document(obj, "estatus")
+    except ApeiError as e:
+        raise InputError(f"{where}: estatus: {e.one_line()}") from None
+
+
+def parse_event(obj, where: str) -> Event:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: an event is a JSON object")
+    unknown = set(obj) - _EVENT_KEYS
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: "
+                         f"{', '.join(sorted(_EVENT_KEYS))})")
+    kind = obj.get("event")
+    at = obj.get("at", 0.0)
+    if not isinstance(at, (int, float)) or at < 0:
+        raise InputError(f"{where}: 'at' must be a time in seconds >= 0")
+    cpu = obj.get("cpu", 0)
+    source = obj.get("source")
+    for name, v in (("cpu", cpu), ("source", source)):
+        if v is not None and (not isinstance(v, int) or not 0 <= v < 0xFFFF):
+            raise InputError(f"{where}: '{name}' must be an integer 0..65534")
+    ev = Event(float(at), kind, source, cpu, nested=bool(obj.get("nested")), where=where)
+    if kind == "write":
+        if source is None:
+            raise InputError(f"{where}: a write needs 'source'")
+        if ("estatus" in obj) == ("hex" in obj):
+            raise InputError(f"{where}: a write needs 'estatus' (a status block spec) or 'hex'")
+        if "hex" in obj:
+            try:
+                ev.data = bytes.fromhex(obj["hex"])
+            except (TypeError, ValueError):
+                raise InputError(f"{where}: 'hex' is not a string of hex digits") from None
+        else:
+            ev.data = _estatus_bytes(obj["estatus"], where)
+        if obj.get("notify") is not None:
+            ev.kind, ev.notify = "write_notify", notify_number(obj["notify"], where)
+    elif kind == "notify":
+        if "type" not in obj:
+            raise InputError(f"{where}: a notify needs 'type'")
+        ev.notify = notify_number(obj["type"], where)
+    elif kind != "tick":
+        raise InputError(f"{where}: 'event' must be write, notify or tick, got {kind!r}")
+    return ev
+
+
+def read_jsonl(f, label: str, stats: StreamStats) -> Iterator[Event]:
+    for n, line in enumerate(f, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        where = f"{label}: line {n}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{where}: invalid JSON at column {e.colno}: {e.msg}") from None
+        stats.total += 1
+        yield parse_event(obj, where)
+
+
+def event_json(ev: Event) -> dict:
+    out = {"at": ev.at, "event": "write" if ev.kind == "write_notify" else ev.kind}
+    if ev.source is not None:
+        out["source"] = ev.source
+    if ev.cpu:
+        out["cpu"] = ev.cpu
+    if ev.kind == "notify":
+        out["type"] = notify_name(ev.notify)
+    if ev.kind == "write_notify":
+        out["notify"] = notify_name(ev.notify)
+    if ev.data is not None:
+        out["hex"] = ev.data.hex()
+    if ev.nested:
+        out["nested"] = True
+    return out
+
+
+# -- packed frames ----------------------------------------------------------------------------------
+
+def _crc():
+    import crcmod.predefined
+    return crcmod.predefined.mkCrcFun("crc-32")
+
+
+def pack_frame(ev: Event, seq: int, crc=None) -> bytes:
+    crc = crc or _crc()
+    payload = ev.data or b""
+    kind = KINDS[ev.kind] | (NESTED if ev.nested else 0)
+    head = FRAME.pack(FRAME_MAGIC, kind, NO_NOTIFY if ev.notify is None else ev.notify, ev.cpu,
+                      NO_SOURCE if ev.source is None else ev.source, seq, int(round(ev.at * 1e9)), len(payload))
+    body = head + payload
+    return body + crc(body).to_bytes(4, "little")
+
+
+def pack_events(events, out) -> int:
+    """Write events as a packed stream to binary file `out`; returns the frame count."""
+    crc = _crc()
+    out.write(FILE_MAGIC)
+    seq = 0
+    for ev in events:
+        out.write(pack_frame(ev, seq, crc))
+        seq += 1
+    end = FRAME.pack(FRAME_MAGIC, KINDS["end"], NO_NOTIFY, 0, NO_SOURCE, seq, 0, 4) + seq.to_bytes(4, "little")
+    out.write(end + crc(end).to_bytes(4, "little"))
+    return seq
+
+
+def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iterator[Event]:
+    """Frames of a packed stream; corrupted or lost frames are counted in stats, never raised."""
+    crc = _crc()
+    head = f.read(len(FILE_MAGIC))
+    if head != FILE_MAGIC:
+        raise InputError("not a packed replay stream (file magic APEIRPL\\x01 missing)", offset=0, source=label)
+    buf = bytearray()
+    base = len(FILE_MAGIC)        # file offset of buf[0]
+    eof = False
+    expected = 0                  # next frame number
+    end_total = None
+
+    def fill(need: int) -> bool:
+        nonlocal eof
+        while len(buf) < need and not eof:
+            data = f.read(max(chunk, need - len(buf)))
+            if not data:
+                eof = True
+            buf.extend(data)
+        return len(buf) >= need
+
+    def lost(upto: int, why: str):
+        nonlocal expected
+        if upto > expected:
+            stats.rejected += upto - expected
+            stats.problems.append(f"{label}: frames {expected}..{upto - 1} rejected: {why}")
+            expected = upto
+
+    pos = 0
+    while True:
+        if pos > chunk:           # drop what is consumed: the window stays small
+            del buf[:pos]
+            base += pos
+            pos = 0
+        if not fill(pos + FRAME.size):
+            if len(buf) > pos and any(buf[pos:]):
+                stats.problems.append(f"{label}: offset 0x{base + pos:X}: {len(buf) - pos} trailing bytes "
+                                      f"(a cut frame)")
+            break
+        magic, kind, notify, cpu, source, seq, t_ns, length = FRAME.unpack_from(buf, pos)
+        size = FRAME.size + length + CRC_SIZE
+        ok = magic == FRAME_MAGIC and length <= MAX_PAYLOAD and fill(pos + size) and \
+            int.from_bytes(buf[pos + size - 4:pos + size], "little") == crc(bytes(buf[pos:pos + size - 4]))
+        if not ok:
+            stats.problems.append(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
+            nxt = buf.find(FRAME_MAGIC, pos + 1)
+            while nxt < 0 and not eof:
+                keep = len(buf) - 1
+                fill(len(buf) + chunk)
+                nxt = buf.find(FRAME_MAGIC, keep)
+            if nxt < 0:
+                break
+            pos = nxt
+            continue
+        pos += size
+        kind_code = kind & 0x7F
+        if kind_code == KINDS["end"]:
+            end_total = int.from_bytes(buf[pos - 8:pos - 4], "little")
+            lost(end_total, "lost (corrupted or missing)")
+            break
+        if seq < expected:
+            stats.problems.append(f"{label}: frame {seq} out of order or repeated: ignored")
+            continue
+        lost(seq, "lost (corrupted or missing)")
+        expected = seq + 1
+        name = KIND_NAMES.get(kind_code)
+        if name is None:
+            stats.rejected += 1
+            stats.problems.append(f"{label}: frame {seq}: unknown kind {kind_code}")
+            continue
+        payload = bytes(buf[pos - 4 - length:pos - 4])
+        yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
+                    None if notify == NO_NOTIFY else notify, payload if name in ("write", "write_notify") else None,
+                    bool(kind & NESTED), f"{label}: frame {seq}")
+    if end_total is None:
+        stats.problems.append(f"{label}: no end frame: the stream is cut short")
+        end_total = expected
+    stats.total = end_total
+
+
+# -- bare CPER files --------------------------------------------------------------------------------
+
+def record_as_block(record: dict) -> bytes:
+    """A CPER record's sections as the data entries of one status block (what a GHES would hold)."""
+    from ..cper.estatus import build_block
+    entries = []
+    for sec in record["sections"]:
+        d = sec["descriptor"]
+        entries.append({"section_type": d["section_type"], "error_severity": d["section_severity"],
+                        "revision": 0x300, "validation_bits": {"fru_id": d["validation_bits"]["fru_id"],
+                                                               "fru_text": d["validation_bits"]["fru_text"]},
+                        "flags": d["flags"], "fru_id": d["fru_id"], "fru_text": d["fru_text"],
+                        "body": sec["body"] if sec.get("body") is not None else {"data": ""}})
+    return build_block({"error_severity": record["header"]["error_severity"], "entries": entries})
+
+
+def read_bare(data, label: str, stats: StreamStats, notify: int, source: Optional[int],
+              interval: float) -> Iterator[Event]:
+    """Each record/block of a CPER file written to `source` and notified, `interval` s apart."""
+    from ..cper import iter_items, resolve_form
+    from ..cper.estatus import estatus_len
+    form = resolve_form(data, None, label)
+    if form == "section":
+        raise InputError("a file of descriptor+body sections has no severity to replay: give records "
+                         "or status blocks", source=label)
+    for i, (model, _w, pos, length) in enumerate(iter_items(data, form, label)):
+        stats.total += 1
+        block = bytes(data[pos:pos + max(length, estatus_len(model))]) if form == "estatus" \
+            else record_as_block(model)
+        yield Event(i * interval, "write_notify", source, 0, notify, block, where=f"{label}: item {i}")

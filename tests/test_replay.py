@@ -1,0 +1,483 @@
+"""replay: each rule of the estatus queue (reference §14 and the constants it uses), the two kernels,
+firmware protocol violations, streams (JSON Lines, packed frames with corruption, bare CPER), CLI."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import apeitool
+from apeitool.cli import main, memory_error_spec
+from apeitool.replay import Simulation, replay
+from apeitool.replay.kernel import CACHE_MAX_NS, NODE_HDR, Kernel, estatus_len
+from apeitool.replay.stream import Event, StreamStats, pack_events, read_packed
+
+SEA, NMI, SCI, GPIO, SDEI, POLLED, SEI = 8, 4, 3, 7, 11, 0, 9
+
+
+def gas(addr):
+    return {"space_id": "SYSTEM_MEMORY", "bit_width": 64, "bit_offset": 0, "access_size": "QWORD", "address": addr}
+
+
+def ghes(sid, ntype, v2=True, block=4096, notify=None, **kw):
+    src = {"type": "GHES_V2" if v2 else "GHES", "source_id": sid, "notify": {"type": ntype, **(notify or {})},
+           "error_status_address": gas(0x80000000 + sid * 8), "error_status_block_length": block,
+           "max_raw_data_length": block}
+    if v2:
+        src["read_ack_register"] = gas(0x80001000 + sid * 8)
+    src.update(kw)
+    return src
+
+
+def hest(*sources):
+    raw = apeitool.build({"sources": list(sources)}, "hest")
+    return apeitool.decode_bytes(raw)[0].model
+
+
+def mem_block(pa, severity="recoverable", flags=None):
+    spec = memory_error_spec(pa, severity, True)
+    if flags:
+        spec["blocks"][0]["entries"][0]["flags"] = flags
+    return apeitool.build(spec, "estatus")
+
+
+def wn(at, source, notify, data, cpu=0, nested=False):
+    return Event(at, "write_notify", source, cpu, notify, data, nested, f"e@{at}")
+
+
+def w(at, source, data):
+    return Event(at, "write", source, 0, None, data, False, f"w@{at}")
+
+
+def n(at, notify, cpu=0, source=None, nested=False):
+    return Event(at, "notify", source, cpu, notify, None, nested, f"n@{at}")
+
+
+def ids(result):
+    return [v["id"] for v in result["violations"]]
+
+
+# -- 14.2 / 10: the estatus pool --------------------------------------------------------------------------------
+
+def test_pool_exhaustion_leaves_the_record_pending_and_unacked():
+    h = hest(ghes(0, "SDEI", notify={"vector": 1}))
+    pool = 65536 * 1 + 4096                               # PAGE_ALIGN(512 * 6 + 65536 * num_ghes)
+    block = mem_block(0x1000)
+    node = (NODE_HDR + len(block) + 7) // 8 * 8
+    fits = pool // node
+    events = [wn(0.0, 0, SDEI, mem_block(0x1000 * (i + 1))) for i in range(fits + 2)]
+    r = replay(h, events, arch="arm64")
+    s = r["summary"]
+    assert s["queued"] == fits and s["dropped_pool"] == 2
+    # the first refused record stays pending: the next write lands on an unacknowledged block
+    assert ids(r).count("FW.OVERWRITE_UNACKED") == 1
+    assert s["acked"] == fits
+
+
+def test_pool_size_per_kernel():
+    h = hest(ghes(0, "NMI", v2=False, block=0x2000, records_to_preallocate=3), ghes(1, "SCI", v2=False))
+    new = Simulation(h, "v5.1", "x86_64").kernel.pool.size
+    old = Simulation(h, "v5.0", "x86_64").kernel.pool.size
+    assert new == 2 * 65536 + 4096                        # every GHES counts
+    assert old == 4096 + 3 * 0x2000                       # only the NMI source, min(len * records, 64 KiB)
+
+
+# -- 12: the estatus cache ---------------------------------------------------------------------------------------
+
+def test_cache_hit_within_10s_and_miss_after():
+    h = hest(ghes(0, "SCI"))
+    block = mem_block(0x5000)
+    r = replay(h, [wn(0.0, 0, SCI, block), wn(1.0, 0, SCI, block), wn(12.0, 0, SCI, block)])
+    assert r["summary"]["throttled"] == 1 and r["summary"]["printed"] == 2
+    assert r["summary"]["memory_failure_queued"] == 3      # rule 2: a throttled record still acts (IRQ path)
+
+
+def test_cache_is_byte_exact_and_ignores_the_source():
+    h = hest(ghes(0, "SCI"), ghes(1, "GPIO_SIGNAL"))
+    r = replay(h, [wn(0.0, 0, SCI, mem_block(0x5000)), wn(1.0, 1, GPIO, mem_block(0x5000)),
+                   wn(2.0, 1, GPIO, mem_block(0x6000))])
+    assert r["summary"]["throttled"] == 1                  # same bytes from another source: a hit
+
+
+def test_queued_path_drops_cached_records_before_acting():
+    h = hest(ghes(0, "SDEI", notify={"vector": 1}))
+    block = mem_block(0x5000)
+    r = replay(h, [wn(0.0, 0, SDEI, block), wn(1.0, 0, SDEI, block)])
+    assert r["summary"]["throttled"] == 1 and r["summary"]["processed"] == 1
+
+
+def _kernel():
+    return Simulation(hest(ghes(0, "SCI")), "v5.1", "arm64").kernel
+
+
+def test_cache_replacement_takes_the_largest_mean_period():
+    k = _kernel()
+    blocks = [mem_block(0x1000 * (i + 1)) for i in range(5)]
+    for i, t in enumerate([0.0, 1.0, 2.0, 3.0]):
+        k.rec.now = t
+        k._cache_add(blocks[i])
+        k.end_of_notification()
+    k.rec.now = 4.0
+    for _ in range(3):                # slot 0 seen 3 more times: its mean period shrinks to 1 s
+        assert k._cached(blocks[0])
+    k._cache_add(blocks[4])
+    k.end_of_notification()
+    # periods at t=4: slot0 4/4=1 s, slot1 3 s, slot2 2 s, slot3 1 s -> slot 1 is replaced
+    assert [e.data == blocks[4] for e in k.cache] == [False, True, False, False]
+
+
+def test_cache_replacement_prefers_an_expired_slot_and_leaks_when_all_periods_are_0():
+    k = _kernel()
+    blocks = [mem_block(0x1000 * (i + 1)) for i in range(6)]
+    for i in range(4):
+        k.rec.now = 0.0 if i == 2 else 9.0
+        k._cache_add(blocks[i])
+    k.rec.now = 10.5                  # slot 2 (in at 0 s) has expired
+    k._cache_add(blocks[4])
+    assert k.cache[2].data == blocks[4]
+    k2 = _kernel()
+    for i in range(4):
+        k2._cache_add(blocks[i])      # all at t=0: every period is 0
+    k2._cache_add(blocks[4])
+    assert all(e.data != blocks[4] for e in k2.cache)
+    assert any("leaked" in t["what"] for t in k2.rec.timeline.items)
+
+
+def test_cache_alloc_limit_is_6_live_entries():
+    k = _kernel()
+    for i in range(8):
+        k.rec.now = 20.0 * i          # each one expires the last: slots are replaced, RCU frees pend
+        k._cache_add(mem_block(0x1000 * (i + 1)))
+    assert k.cache_alloced == 6       # the 7th and 8th were refused until the grace period
+    k.end_of_notification()           # each add took expired slot 0; the 5 replaced entries go
+    assert k.cache_alloced == 1 and k.cache[0].data == mem_block(0x6000) and k.cache[1:] == [None] * 3
+
+
+def test_cache_expiry_constant():
+    assert CACHE_MAX_NS == 10 * 10**9
+
+
+# -- 11: rate limits ----------------------------------------------------------------------------------------------
+
+def test_ratelimit_two_per_5s_per_class_and_suppressed_message():
+    h = hest(ghes(0, "SCI"))
+    ev = [wn(0.1 * i, 0, SCI, mem_block(0x1000 * (i + 1))) for i in range(4)]
+    ev += [wn(0.5 + 0.1 * i, 0, SCI, mem_block(0x9000 * (i + 1), "corrected")) for i in range(3)]
+    ev += [wn(6.0, 0, SCI, mem_block(0xF0000))]
+    r = replay(h, ev)
+    assert r["summary"]["printed"] == 2 + 2 + 1 and r["summary"]["ratelimited"] == 2 + 1
+    assert any(line.endswith("ghes_print_estatus: 2 callbacks suppressed") for line in r["log"])
+    seqs = [line.split("{")[1].split("}")[0] for line in r["log"] if "Hardware error from APEI" in line]
+    assert seqs == ["1", "2", "3", "4", "5"]             # suppressed prints take no sequence number
+
+
+# -- 9.4 / 9.5: clearing and read-ack ---------------------------------------------------------------------------------
+
+def test_ack_is_read_modify_write_with_the_masks_and_bit_offset():
+    src = ghes(0, "SCI", read_ack_preserve=0xFF000000, read_ack_write=0x5)
+    src["read_ack_register"] = {**gas(0x80001000), "bit_offset": 4, "bit_width": 60}
+    sim = Simulation(hest(src), "v5.1", "arm64")
+    reg = sim.fw.sources[0].ack_reg
+    sim.mem.write_int(reg, 8, 0xDEAD0000 | (0x5 << 4))
+    sim.handle(wn(0.0, 0, SCI, mem_block(0x1000)))
+    assert sim.mem.read_int(reg, 8) == (0xDEAD0000 & (0xFF000000 << 4)) | (0x5 << 4)
+    assert sim.mem.read_int(sim.fw.sources[0].block, 4) == 0      # block_status cleared
+
+
+def test_bad_record_is_cleared_acked_and_dropped():
+    h = hest(ghes(0, "SCI"))
+    bad = bytearray(mem_block(0x1000))
+    bad[12:16] = (70).to_bytes(4, "little")             # data_length cuts the entry short
+    r = replay(h, [wn(0.0, 0, SCI, bytes(bad))])
+    assert r["summary"]["records_read"] == 0 and r["summary"]["acked"] == 1
+    assert "FW.BAD_RECORD" in ids(r) and any("Failed to read error status block!" in x for x in r["log"])
+
+
+def test_record_longer_than_the_block_is_rejected_by_the_length_check():
+    h = hest(ghes(0, "SCI", block=100))
+    r = replay(h, [wn(0.0, 0, SCI, mem_block(0x1000))])
+    assert "FW.RECORD_TOO_LONG" in ids(r) and any("Invalid error status block length!" in x for x in r["log"])
+
+
+# -- 14.3 / 14.4: walking, ordering ------------------------------------------------------------------------------------
+
+def test_sea_walks_every_sea_source():
+    h = hest(ghes(0, "SEA"), ghes(1, "SEA"), ghes(2, "GPIO_SIGNAL"))
+    r = replay(h, [w(0.0, 0, mem_block(0x1000)), w(0.0, 1, mem_block(0x2000)), w(0.0, 2, mem_block(0x3000)),
+                   n(0.0, SEA)])
+    assert r["summary"]["records_read"] == 2 and "FW.PENDING_AT_END" in ids(r)
+
+
+def test_queue_is_drained_in_arrival_order():
+    h = hest(*[ghes(i, "NMI", v2=False) for i in range(3)])
+    ev = [wn(0.0, i, NMI, mem_block(0x1000 * (i + 1), "corrected"), cpu=i) for i in (2, 0, 1)]
+    r = replay(h, ev, arch="x86_64")
+    pas = [line.rsplit(" ", 1)[1] for line in r["log"] if "physical_address" in line]
+    assert pas == ["0x0000000000003000", "0x0000000000001000"]   # first two printed, in arrival order
+    assert r["summary"]["queued"] == 3 and r["summary"]["processed"] == 3
+
+
+def test_nmi_work_waits_for_the_instant_to_end_and_sea_runs_at_once():
+    h = hest(ghes(0, "NMI", v2=False))
+    sim = Simulation(h, "v5.1", "x86_64")
+    sim.handle(wn(0.0, 0, NMI, mem_block(0x1000)))
+    assert sim.rec.counts["queued"] == 1 and sim.rec.counts["processed"] == 0
+    sim.handle(Event(1.0, "tick"))
+    assert sim.rec.counts["processed"] == 1
+    sea = Simulation(hest(ghes(0, "SEA")), "v5.1", "arm64")
+    sea.handle(wn(0.0, 0, SEA, mem_block(0x1000)))
+    assert sea.rec.counts["processed"] == 1
+
+
+# -- 13 / 16: actions ----------------------------------------------------------------------------------------------
+
+def test_sea_is_action_required_and_irq_paths_action_optional():
+    r = replay(hest(ghes(0, "SEA")), [wn(0.0, 0, SEA, mem_block(0x42000))])
+    [a] = [a for a in r["actions"] if a["action"] == "memory_failure"]
+    assert (a["flags"], a["signal"], a["via"], a["pfn"]) == ("MF_ACTION_REQUIRED", "BUS_MCEERR_AR", "task_work", 0x42)
+    r = replay(hest(ghes(0, "SCI")), [wn(0.0, 0, SCI, mem_block(0x42000))])
+    [a] = [a for a in r["actions"] if a["action"] == "memory_failure"]
+    assert (a["flags"], a["signal"], a["via"]) == ("0", "BUS_MCEERR_AO", "queue")
+
+
+def test_corrected_with_threshold_is_soft_offline_and_plain_corrected_is_nothing():
+    h = hest(ghes(0, "SCI"))
+    r = replay(h, [wn(0.0, 0, SCI, mem_block(0x7000, "corrected", {"error_threshold_exceeded": True})),
+                   wn(1.0, 0, SCI, mem_block(0x8000, "corrected"))])
+    assert [a["action"] for a in r["actions"]] == ["soft_offline"]
+
+
+def test_memory_failure_fifo_overflows_after_16_per_cpu():
+    h = hest(*[ghes(i, "NMI", v2=False, block=256) for i in range(20)])
+    ev = [wn(0.0, i, NMI, mem_block(0x1000 * (i + 1)), cpu=0) for i in range(20)]
+    r = replay(h, ev, arch="x86_64")
+    assert r["summary"]["memory_failure_queued"] == 16 and r["summary"]["memory_failure_overflow"] == 4
+    assert sum("buffer overflow when queuing memory failure" in x for x in r["log"]) == 4
+    spread = replay(h, [wn(0.0, i, NMI, mem_block(0x1000 * (i + 1)), cpu=i % 2) for i in range(20)], arch="x86_64")
+    assert spread["summary"]["memory_failure_overflow"] == 0
+
+
+def test_sync_error_with_nothing_queued_sends_sigbus():
+    r = replay(hest(ghes(0, "SEA")), [wn(0.0, 0, SEA, mem_block(0x1000, "corrected"))])
+    assert any("synchronous unrecoverable error (SIGBUS)" in x for x in r["log"])
+    assert [a["action"] for a in r["actions"]] == ["signal"]
+
+
+def test_fatal_panics_and_the_run_stops():
+    h = hest(ghes(0, "SCI"))
+    r = replay(h, [wn(0.0, 0, SCI, mem_block(0x1000, "fatal")), wn(1.0, 0, SCI, mem_block(0x2000))])
+    assert r["summary"]["panics"] == 1 and r["summary"]["notifications"] == 1
+    assert r["log"][-1].endswith("Kernel panic - not syncing: GHES: Fatal hardware error")
+    assert r["stopped"].startswith("panic")
+    old = replay(h, [wn(0.0, 0, SCI, mem_block(0x1000, "fatal"))], kernel="v5.0")
+    assert old["log"][-1].endswith("Kernel panic - not syncing: Fatal hardware error!")
+
+
+def test_queued_fatal_prints_what_is_queued_first():
+    h = hest(ghes(0, "NMI", v2=False), ghes(1, "NMI", v2=False))
+    r = replay(h, [wn(0.0, 0, NMI, mem_block(0x1000)), wn(0.0, 1, NMI, mem_block(0x2000, "fatal"))], arch="x86_64")
+    heads = [x for x in r["log"] if "Hardware error from APEI" in x]
+    assert len(heads) == 2 and heads[0].split("Source: ")[1] == "0" and r["summary"]["processed"] == 0
+
+
+# -- probe ----------------------------------------------------------------------------------------------------------
+
+def test_probe_rules_per_arch_and_kernel():
+    h = hest(ghes(0, "SEA"), ghes(1, "NMI", v2=False), ghes(2, "POLLED", notify={"poll_interval": 0}),
+             ghes(3, "SDEI", notify={"vector": 5}), ghes(4, "SEI"))
+    arm = Simulation(h, "v5.1", "arm64")
+    assert sorted(arm.kernel.sources) == [0, 3]
+    log = "\n".join(arm.rec.log.items)
+    assert "1 notified via NMI interrupt is not supported!" in log and "Poll interval is 0" in log
+    assert "Unknown notification type: 9" in log
+    assert sorted(Simulation(h, "v5.1", "x86_64").kernel.sources) == [1]
+    assert sorted(Simulation(h, "v5.0", "arm64").kernel.sources) == [0]     # no SDEI before v5.1
+
+
+def test_duplicate_enabled_ghes_ids_disable_everything():
+    sim = Simulation(hest(ghes(0, "SCI"), ghes(0, "GPIO_SIGNAL")), "v5.1", "arm64")
+    assert sim.kernel.sources == {} and any("Duplicated hardware error source ID: 0" in x
+                                            for x in sim.rec.log.items)
+
+
+def test_polled_source_is_read_on_its_interval():
+    h = hest(ghes(0, "POLLED", notify={"poll_interval": 1000}))
+    r = replay(h, [w(0.1, 0, mem_block(0x1000)), Event(0.5, "tick"), Event(1.5, "tick")])
+    assert r["summary"]["records_read"] == 1
+    [read] = [t for t in r["timeline"] if "records_read+1" in t["what"]]
+    assert read["at"] == 1.0
+
+
+def test_far_future_events_do_not_spin_through_polls():
+    h = hest(ghes(0, "POLLED", notify={"poll_interval": 1}))
+    r = replay(h, [w(0.0, 0, mem_block(0x1000)), Event(1e9, "tick")])
+    assert r["summary"]["records_read"] == 1
+
+
+# -- violations ------------------------------------------------------------------------------------------------------
+
+def test_firmware_violations():
+    h = hest(ghes(0, "SEA"), ghes(1, "SEA", v2=False), ghes(2, "GPIO_SIGNAL", block=8192))
+    block = mem_block(0x1000)
+    r = replay(h, [
+        w(0.0, 0, block), w(0.0, 0, mem_block(0x2000)),           # before the OS acknowledged
+        w(0.1, 1, block), w(0.1, 1, mem_block(0x3000)),           # GHES v1: block still pending
+        n(0.2, SEA), n(0.3, SEA),                                 # second: nothing pending
+        n(0.4, SEI),                                              # nobody listens to SEI
+        wn(0.5, 0, GPIO, mem_block(0x4000)),                      # routed by the wrong notification
+        w(0.6, 9, block),                                         # no such source
+        w(0.7, 2, bytes(20)),                                     # block_status 0
+        w(0.8, 2, (1).to_bytes(4, "little") + bytes(8) + (4400).to_bytes(4, "little") + bytes(4)
+          + b"\x01" * 4400),                                     # bigger than a page, and bad
+        wn(0.9, 1, SEA, mem_block(0x5000), cpu=0), wn(0.9, 0, SEA, mem_block(0x6000), cpu=1),
+    ], arch="arm64")
+    found = set(ids(r))
+    assert {"FW.OVERWRITE_UNACKED", "FW.OVERWRITE_PENDING", "FW.SPURIOUS_NOTIFY", "FW.NOTIFY_NO_HANDLER",
+            "FW.NOTIFY_TYPE_MISMATCH", "FW.UNKNOWN_SOURCE", "FW.BLOCK_STATUS_ZERO", "FW.RECORD_OVER_PAGE",
+            "FW.BAD_RECORD", "FW.SYNC_AMBIGUOUS", "FW.PENDING_AT_END"} <= found
+
+
+def test_nesting_violations():
+    h = hest(ghes(0, "SEA"), ghes(1, "SDEI", notify={"vector": 3}))
+    r = replay(h, [wn(0.0, 0, SEA, mem_block(0x1000)), n(0.0, SEA, nested=True),
+                   wn(0.0, 1, SDEI, mem_block(0x2000), nested=True), n(0.0, SEA, nested=True),
+                   n(0.0, SDEI, source=1, nested=True)])
+    assert "FW.NMI_REENTRY" in ids(r) and "FW.NMI_NESTING" in ids(r)
+
+
+def test_relocated_layout_is_reported():
+    src = ghes(0, "SCI")
+    src["error_status_address"]["address"] = 0
+    r = replay(hest(src, ghes(1, "SCI")), [wn(0.0, 0, SCI, mem_block(0x1000))])
+    assert "FW.LAYOUT_RELOCATED" in ids(r) and r["layout"][0]["relocated"] and r["summary"]["records_read"] == 1
+
+
+# -- v5.0 against v5.1 -------------------------------------------------------------------------------------------------
+
+def _differs(h, events, arch):
+    a = replay(h, list(events), "v5.1", arch)
+    b = replay(h, list(events), "v5.0", arch)
+    return a, b
+
+
+def test_kernels_agree_where_the_kernel_did_not_change():
+    h = hest(ghes(0, "SCI"), ghes(1, "POLLED", notify={"poll_interval": 100}))
+    events = [wn(0.01 * i, 0, SCI, mem_block(0x1000 * (i % 3 + 1))) for i in range(10)]
+    events += [w(0.2, 1, mem_block(0x9000, "corrected")), Event(1.0, "tick")]
+    a, b = _differs(h, events, "arm64")
+    for key in ("summary", "log", "actions", "violations"):
+        assert a[key] == b[key], key
+
+
+def test_kernels_differ_on_sea_and_nmi():
+    sea = hest(ghes(0, "SEA"))
+    a, b = _differs(sea, [wn(0.0, 0, SEA, mem_block(0x1000))], "arm64")
+    assert a["summary"]["queued"] == 1 and b["summary"]["queued"] == 0            # SEA queued vs in place
+    assert a["actions"][0]["signal"] == "BUS_MCEERR_AR" and b["actions"][0]["signal"] == "BUS_MCEERR_AO"
+    nmi = hest(ghes(0, "NMI", v2=True))
+    a, b = _differs(nmi, [wn(0.0, 0, NMI, mem_block(0x1000))], "x86_64")
+    assert a["summary"]["acked"] == 1 and b["summary"]["acked"] == 0               # no ack on the old NMI path
+
+
+# -- streams ----------------------------------------------------------------------------------------------------------
+
+def _events():
+    return [wn(0.01 * i, 0, SCI, mem_block(0x1000 * (i + 1))) for i in range(6)] + [Event(1.0, "tick")]
+
+
+def test_packed_round_trip_and_corruption_is_counted():
+    buf = io.BytesIO()
+    assert pack_events(_events(), buf) == 7
+    data = bytearray(buf.getvalue())
+    stats = StreamStats()
+    back = list(read_packed(io.BytesIO(bytes(data)), "s", stats))
+    assert [(e.at, e.kind, e.source, e.data) for e in back] == [(e.at, e.kind, e.source, e.data) for e in _events()]
+    assert (stats.total, stats.rejected) == (7, 0)
+    frame = 8 + 24 + len(mem_block(0x1000)) + 4
+    data[8 + 2 * frame + 40] ^= 0xFF                     # inside frame 2's payload
+    data[8 + 4 * frame + 3] ^= 0xFF                      # frame 4's header
+    stats = StreamStats()
+    got = list(read_packed(io.BytesIO(bytes(data)), "s", stats, chunk=64))
+    assert stats.rejected == 2 and stats.total == 7 and len(got) + stats.rejected == stats.total
+    assert [e.where for e in got] == [f"s: frame {i}" for i in (0, 1, 3, 5, 6)]
+    cut = StreamStats()
+    got = list(read_packed(io.BytesIO(bytes(buf.getvalue()[:-30])), "s", cut))
+    assert any("cut short" in p for p in cut.problems) and len(got) + cut.rejected == cut.total
+
+
+def test_cli_replay_jsonl_and_json_output(tmp_path):
+    hest_path = tmp_path / "hest.aml"
+    hest_path.write_bytes(apeitool.build({"sources": [ghes(0, "SEA")]}, "hest"))
+    spec = memory_error_spec(0x40FA6000, "recoverable", True)
+    lines = [{"at": 0.0, "event": "write", "source": 0, "estatus": spec, "notify": "SEA"},
+             {"at": 0.5, "event": "notify", "type": "SEA", "cpu": 1}, {"at": 1.0, "event": "tick"}]
+    stream = tmp_path / "s.jsonl"
+    stream.write_text("# a comment\n" + "\n".join(json.dumps(x) for x in lines) + "\n")
+    result = CliRunner().invoke(main, ["replay", "--hest", str(hest_path), "-f", "json", str(stream)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc["summary"]) == {"notifications", "records_read", "queued", "processed", "throttled",
+                                   "dropped_pool", "printed", "ratelimited", "acked", "memory_failure_queued",
+                                   "memory_failure_overflow", "panics"}
+    assert doc["summary"]["records_read"] == 1 and "FW.SPURIOUS_NOTIFY" in ids(doc)
+    assert doc["stream"] == {"total": 3, "processed": 3, "rejected": 0, "problems": []}
+    text = CliRunner().invoke(main, ["replay", "--hest", str(hest_path), str(stream)])
+    assert text.exit_code == 0 and "physical_address: 0x0000000040fa6000" in text.output
+
+
+def test_cli_bad_stream_line_is_one_line_exit_2(tmp_path):
+    hest_path = tmp_path / "hest.aml"
+    hest_path.write_bytes(apeitool.build({"sources": [ghes(0, "SEA")]}, "hest"))
+    stream = tmp_path / "s.jsonl"
+    stream.write_text('{"at": 0, "event": "tick"}\n{"at": 1, "event": "write", "source": 0, "hex": "zz"}\n')
+    result = CliRunner().invoke(main, ["replay", "--hest", str(hest_path), str(stream)])
+    assert result.exit_code == 2 and "line 2" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_bare_cper_pack_unpack(tmp_path):
+    hest_path = tmp_path / "hest.aml"
+    hest_path.write_bytes(apeitool.build({"sources": [ghes(0, "SCI")]}, "hest"))
+    blocks = tmp_path / "blocks.bin"
+    blocks.write_bytes(mem_block(0x1000) + mem_block(0x2000))
+    runner = CliRunner()
+    assert runner.invoke(main, ["replay", "--hest", str(hest_path), str(blocks)]).exit_code == 2   # needs --notify
+    result = runner.invoke(main, ["replay", "--hest", str(hest_path), "--notify", "SCI", "--source", "0",
+                                  "-f", "json", str(blocks)])
+    assert result.exit_code == 0 and json.loads(result.output)["summary"]["records_read"] == 2
+    packed = tmp_path / "b.apeirpl"
+    assert runner.invoke(main, ["stream", "pack", "--notify", "SCI", "--source", "0", str(blocks),
+                                str(packed)]).exit_code == 0
+    unpacked = runner.invoke(main, ["stream", "unpack", str(packed)])
+    assert unpacked.exit_code == 0
+    events = [json.loads(x) for x in unpacked.output.splitlines() if x.startswith("{")]
+    assert [(e["event"], e["notify"], e["source"]) for e in events] == [("write", "SCI", 0)] * 2
+    via_packed = runner.invoke(main, ["replay", "--hest", str(hest_path), "-f", "json", str(packed)])
+    assert json.loads(via_packed.output)["summary"] == json.loads(result.output)["summary"]
+
+
+def test_cper_records_replay_as_blocks(tmp_path):
+    record = apeitool.build({"records": [{"header": {}, "sections": [
+        {"descriptor": {"section_type": "platform_memory"}, "body": {"physical_address": 0x3000}}]}]}, "cper")
+    from apeitool.replay.stream import read_bare
+    stats = StreamStats()
+    [ev] = list(read_bare(record, "r", stats, SCI, 0, 0.0))
+    r = replay(hest(ghes(0, "SCI")), [ev])
+    assert r["summary"]["records_read"] == 1 and r["actions"][0]["pfn"] == 3
+
+
+def test_cli_example_and_help():
+    result = CliRunner().invoke(main, ["replay", "--example", "-f", "json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert doc["summary"]["throttled"] == 4 and doc["summary"]["printed"] == 2
+    for cmd in (["replay", "--help"], ["stream", "--help"], ["stream", "pack", "--help"]):
+        out = CliRunner().invoke(main, cmd)
+        assert out.exit_code == 0
+    assert "Examples:" in CliRunner().invoke(main, ["replay", "--help"]).output
+
+
+def test_estatus_len_rule():
+    assert estatus_len((1, 0, 0, 100, 0)) == 120 and estatus_len((1, 300, 16, 100, 0)) == 316
+    assert isinstance(Kernel, type)
