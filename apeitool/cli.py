@@ -15,7 +15,7 @@ from . import __version__
 # decode/build kinds -> ACPI signature; cper/estatus are CPER documents
 TABLE_KINDS = {"hest": "HEST", "bert": "BERT", "einj": "EINJ", "erst": "ERST"}
 CPER_KINDS = ("cper", "estatus")
-FORMATS = ["text", "json", "yaml", "iasl", "kernel", "libcper"]
+FORMATS = ["text", "json", "yaml", "jsonl", "iasl", "kernel", "libcper"]
 
 
 def _fail(message: str, code: int = 2):
@@ -75,9 +75,10 @@ def _split_kind(args):
 @main.command()
 @click.argument("args", nargs=-1, required=True, metavar="[KIND] FILE...")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text: a tree with names; json/yaml: the model (a valid build spec); "
-                   "iasl: the field lines of `iasl -d` (tables); kernel: the lines Linux prints "
-                   "(CPER); libcper: openbmc/libcper's CPER-JSON.")
+              help="text: a tree with names; json/yaml: the model (a valid build spec); jsonl: one "
+                   "compact model per line (per record/block for CPER; streamed, flat memory); iasl: the "
+                   "field lines of `iasl -d` (tables); kernel: the lines Linux prints (CPER); libcper: "
+                   "openbmc/libcper's CPER-JSON.")
 @click.option("--table", metavar="SIG", help="Pick tables with this signature out of an acpidump.")
 @click.option("--as", "form", type=click.Choice(["record", "section", "estatus"]),
               help="Say what CPER input is: CPER records, descriptor+body sections (libcper's "
@@ -94,7 +95,9 @@ def _split_kind(args):
               help="Write here instead of stdout (atomically: never a partial file).")
 @click.option("--color/--no-color", default=None, help="Colour the text tree (default: when a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print decode warnings.")
-def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet):
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, metavar="N",
+              help="--format jsonl: decode on N processes (windows of records, output in input order).")
+def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet, jobs):
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
     KIND (hest, bert, einj, erst, cper, estatus) is optional: the input is
@@ -119,6 +122,7 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
       apeitool decode estatus --format kernel ghes-block.bin
       apeitool decode --format libcper record.cper      # like cper-convert to-json
       apeitool decode --as section --format libcper section.cper
+      apeitool decode -f jsonl --jobs 2 fleet/*.cper -o records.jsonl   # millions of records
       sudo apeitool decode bert /sys/firmware/acpi/tables/BERT \\
           --region /sys/firmware/acpi/tables/data/BERT --format kernel
     """
@@ -136,6 +140,20 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
     want = table or (TABLE_KINDS[kind] if kind in TABLE_KINDS else None)
     if files.count("-") > 1:
         raise click.UsageError("stdin ('-') can be read only once")
+    if jobs > 1 and fmt != "jsonl":
+        raise click.UsageError("--jobs goes with --format jsonl")
+    if fmt == "jsonl":
+        if region is not None:
+            raise click.UsageError("--region goes with --format kernel, json, yaml or text")
+        from .bulk import decode_paths
+        from .fileio import open_output
+
+        def warn(line):
+            if not quiet:
+                click.echo(f"apeitool: warning: {line}", err=True)
+        with open_output(output) as out:
+            decode_paths(files, out, warn, jobs, want, form, kind)
+        return
     results = []
     for path in files:
         decoded = apeitool.decode(path, table=want, kind=kind if kind in CPER_KINDS else None,
@@ -606,7 +624,7 @@ def replay_command(stream, hest_path, example, kernel, arch, notify, source, int
             events = _open_stream(stream, notify, source, interval, None)(stats)
         title_in = stream
     try:
-        result = replay(hest, events, kernel, arch, keep, stats)
+        result = replay(hest, events, kernel, arch, keep, stats, "" if example else title_in)
     except ValueError as e:
         raise InputError(str(e))
     finally:

@@ -401,7 +401,7 @@ def test_packed_round_trip_and_corruption_is_counted():
     stats = StreamStats()
     got = list(read_packed(io.BytesIO(bytes(data)), "s", stats, chunk=64))
     assert stats.rejected == 2 and stats.total == 7 and len(got) + stats.rejected == stats.total
-    assert [e.where for e in got] == [f"s: frame {i}" for i in (0, 1, 3, 5, 6)]
+    assert [e.place("s") for e in got] == [f"s: frame {i}" for i in (0, 1, 3, 5, 6)]
     cut = StreamStats()
     got = list(read_packed(io.BytesIO(bytes(buf.getvalue()[:-30])), "s", cut))
     assert any("cut short" in p for p in cut.problems) and len(got) + cut.rejected == cut.total

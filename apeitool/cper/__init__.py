@@ -40,28 +40,34 @@ def detect_form(data: bytes) -> Optional[str]:
     return None
 
 
-def iter_items(data: bytes, form: str, label: str = "<bytes>"
+def iter_items(data: bytes, form: str, label: str = "<bytes>", base: int = 0, first: int = 0
                ) -> Iterator[Tuple[dict, List[DecodeWarning], int, int]]:
     """Yield (model, warnings, offset, length) for each record/block/section in `data`, lazily.
 
     Stops at the end, or (status blocks) at trailing zero padding; a block whose status and lengths
-    are all zero ends the walk too, as in Linux's BERT walk."""
+    are all zero ends the walk too, as in Linux's BERT walk. `data` may be a window of a larger
+    file starting at file offset `base` with item number `first`: errors and warnings then name
+    file offsets and item numbers."""
     decode = _DECODERS[form]
     key = FORMS[form]
-    pos, i = 0, 0
+    pos, i = 0, first
     n = len(data)
     while pos < n:
         if form == "estatus":
             if n - pos < BLOCK_HEADER or not any(data[pos:pos + 16]):
                 return
-        elif form == "record" and not any(data[pos:]):
-            return
+        elif form == "record" and data[pos:pos + 4] != b"CPER" and not any(data[pos:]):
+            return   # zero padding after the last record (checked only where no record starts)
         try:
             model, warnings, length = decode(data, pos, f"{key}[{i}]")
         except DecodeError as e:
+            if base and e.offset is not None:
+                e.offset += base
             raise e.with_source(label)
         for w in warnings:
             w.source = label
+            if base and w.offset is not None:
+                w.offset += base
         yield model, warnings, pos, length
         if length <= 0:  # pragma: no cover - every form has a positive length
             return
@@ -132,7 +138,7 @@ def doc_form(doc: dict) -> str:
     """Which form a spec is: its 'form' key, else its shape."""
     form = doc.get("form")
     if form is not None:
-        if form not in FORMS:
+        if not isinstance(form, str) or form not in FORMS:
             raise SpecError(f"unknown form {form!r} (known: {', '.join(FORMS)})", field="form")
         return form
     if "records" in doc or "header" in doc or "sections" in doc:

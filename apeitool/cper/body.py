@@ -16,6 +16,8 @@ from ..schemas.sections import BODIES, Body
 
 def section_key(section_type: str) -> Optional[str]:
     """Model key of a section type given as key or GUID text ('platform_memory' for a5bc1114-...)."""
+    if not isinstance(section_type, str):
+        return None
     if section_type in SECTION_TYPES:
         return section_type
     return SECTION_KEY_BY_GUID.get(str(section_type).lower())

@@ -14,7 +14,7 @@ from ..schemas.cper import DATA_ENTRY, DATA_ENTRY_DEFAULT_REVISION, DATA_ENTRY_V
 from ..schemas.layout import hex_bytes
 from ..schemas.values import parse_int
 from .body import build_body, decode_body
-from .record import _check_keys, _gaps, _unparsed, _worst
+from .record import _check_keys, _gaps, _unparsed, _worst, buffer_size
 
 BLOCK_HEADER = ERROR_STATUS_BLOCK.size  # 20
 
@@ -147,7 +147,7 @@ def build_block(model: dict, path: str = "block") -> bytes:
     unparsed = _unparsed(model.get("unparsed"), path)
     for off, chunk in unparsed:
         end = max(end, off + len(chunk))
-    buf = bytearray(end)
+    buf = bytearray(buffer_size(end, f"{path}.raw_data_offset"))
     buf[:BLOCK_HEADER] = head
     buf[BLOCK_HEADER:BLOCK_HEADER + len(data)] = data
     if raw_data:

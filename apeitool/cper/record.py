@@ -18,6 +18,25 @@ from .body import build_body, decode_body
 
 HEADER_SIZE = RECORD_HEADER.size        # 128
 DESCRIPTOR_SIZE = SECTION_DESCRIPTOR.size  # 72
+MAX_BUILD = 16 << 20   # no record or block is near this; a spec asking for more is a mistake
+
+
+def buffer_size(end: int, field: str) -> int:
+    """The size a built record/block/section will have, refused past MAX_BUILD (a spec with an
+    offset or length of 4 GiB must not make us allocate 4 GiB)."""
+    if end > MAX_BUILD:
+        raise SpecError(f"the offsets and lengths given make a {end}-byte item; "
+                        f"more than {MAX_BUILD} bytes is refused", field=field)
+    return end
+
+
+def mapping(value, path: str) -> dict:
+    """A copy of a spec mapping (None is an empty one); anything else is a SpecError."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"expected a mapping, got {type(value).__name__}", field=path)
+    return dict(value)
 
 
 def decode_record(data: bytes, offset: int = 0, path: str = "records[0]"
@@ -116,7 +135,7 @@ def _layout_sections(sections, first: int, path: str):
     for i, sec in enumerate(sections):
         spath = f"{path}.sections[{i}]"
         _check_keys(sec, ("descriptor", "body", "error"), spath)
-        desc = dict(sec.get("descriptor") or {})
+        desc = mapping(sec.get("descriptor"), f"{spath}.descriptor")
         if "section_type" not in desc:
             raise SpecError("missing required field", field=f"{spath}.descriptor.section_type")
         body = sec.get("body")
@@ -130,15 +149,17 @@ def _layout_sections(sections, first: int, path: str):
             off = parse_int(desc.get("section_offset", nxt))
         except ValueError as e:
             raise SpecError(str(e), field=f"{spath}.descriptor.section_offset") from None
+        if off < 0:
+            raise SpecError("an offset cannot be negative", field=f"{spath}.descriptor.section_offset")
         if raw is not None:
-            nxt = max(nxt, off + len(raw))
+            nxt = max(nxt, buffer_size(off + len(raw), f"{spath}.descriptor.section_offset"))
         out.append((desc, raw, off))
     return out, nxt
 
 
 def build_record(model: dict, path: str = "record") -> bytes:
     _check_keys(model, ("header", "sections", "unparsed"), path)
-    header = dict(model.get("header") or {})
+    header = mapping(model.get("header"), f"{path}.header")
     sections = model.get("sections") or []
     count = len(sections) if isinstance(sections, list) else 0
     first = HEADER_SIZE + count * DESCRIPTOR_SIZE
@@ -154,7 +175,7 @@ def build_record(model: dict, path: str = "record") -> bytes:
         header["error_severity"] = _worst(d for d, _r, _o in laid)
     head = RECORD_HEADER.build(header, f"{path}.header")
     length = RECORD_HEADER.decode(RECORD_HEADER.struct.unpack(head))["record_length"]
-    buf = bytearray(max(length, end))
+    buf = bytearray(buffer_size(max(length, end), f"{path}.header.record_length"))
     buf[:HEADER_SIZE] = head
     for i, (desc, raw, off) in enumerate(laid):
         dpos = HEADER_SIZE + i * DESCRIPTOR_SIZE
@@ -189,6 +210,8 @@ def _unparsed(value, path):
             off = parse_int(chunk.get("offset", 0))
         except ValueError as e:
             raise SpecError(str(e), field=f"{path}.unparsed[{i}].offset") from None
+        if not 0 <= off <= MAX_BUILD:
+            raise SpecError(f"offset {off} is outside 0..{MAX_BUILD}", field=f"{path}.unparsed[{i}].offset")
         out.append((off, hex_bytes(chunk.get("data", ""), f"{path}.unparsed[{i}].data")))
     return out
 
@@ -198,8 +221,9 @@ def _unparsed(value, path):
 def decode_section_form(data: bytes, offset: int = 0, path: str = "sections[0]"
                         ) -> Tuple[dict, List[DecodeWarning], int]:
     warnings: List[DecodeWarning] = []
-    avail = data[offset:]
-    SECTION_DESCRIPTOR.parse(avail, 0, f"{path}.descriptor")
+    head = SECTION_DESCRIPTOR.parse(data, offset, f"{path}.descriptor")
+    # only this section's bytes: slicing the whole rest for every section would be quadratic
+    avail = data[offset:offset + max(DESCRIPTOR_SIZE, head["section_offset"] + head["section_length"])]
     sections, covered = _decode_sections(avail, 0, 1, offset, path, warnings)
     model = dict(sections[0])
     model["descriptor"] = sections[0]["descriptor"]
@@ -219,7 +243,7 @@ def build_section_form(model: dict, path: str = "section") -> bytes:
     for off, chunk in unparsed:
         end = max(end, off + len(chunk))
     desc, raw, off = laid[0]
-    buf = bytearray(end)
+    buf = bytearray(buffer_size(end, f"{path}.descriptor.section_offset"))
     buf[:DESCRIPTOR_SIZE] = SECTION_DESCRIPTOR.build(desc, f"{path}.descriptor")
     if raw is not None:
         buf[off:off + len(raw)] = raw

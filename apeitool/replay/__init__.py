@@ -39,6 +39,7 @@ class Simulation:
         self.fw = Firmware(hest, self.mem, self.rec)
         self.arch = arch or default_arch(hest)
         self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch)
+        self.covered = {}
 
     # -- time ------------------------------------------------------------------------------------------
     def advance(self, t: float) -> None:
@@ -46,8 +47,8 @@ class Simulation:
         k.end_instant()
         for when, reg in self._polls_due(t):
             self.rec.now = when
-            self.rec.where = f"poll of source {reg.fw.sid}"
-            before = dict(self.rec.counts)
+            self.rec.event_at, self.rec.where = None, f"poll of source {reg.fw.sid}"
+            before = None if self.rec.timeline.full else dict(self.rec.counts)
             k.ghes_proc(reg, cpu=0)
             k.end_instant()
             self._note(f"poll source {reg.fw.sid}", before)
@@ -71,25 +72,34 @@ class Simulation:
     # -- events ---------------------------------------------------------------------------------------------
     def handle(self, ev: Event) -> None:
         rec = self.rec
-        rec.where = ev.where
         if ev.at > rec.now:
             self.advance(ev.at)
-        before = dict(rec.counts)
-        if ev.kind in ("write", "write_notify"):
+        rec.event_at = ev
+        noting = not rec.timeline.full     # past --keep the timeline only counts: skip the text
+        before = dict(rec.counts) if noting else None
+        kind = ev.kind
+        if kind == "write" or kind == "write_notify":
             src = self.fw.write(ev.source, ev.data)
-            what = f"write source {ev.source} ({len(ev.data)} bytes)"
-            if ev.kind == "write_notify" and src is not None:
+            if kind == "write_notify" and src is not None and src.notify != ev.notify:
                 self._check_route(ev, src)
-        else:
-            what = "tick" if ev.kind == "tick" else ""
-        if ev.kind in ("notify", "write_notify"):
-            what += ("; " if what else "") + f"notify {notify_name(ev.notify)} cpu {ev.cpu}"
+        if kind == "notify" or kind == "write_notify":
             self.notify(ev)
-        self.kernel.end_of_notification()
-        self._note(what, before)
+        if self.kernel.rcu_pending:
+            self.kernel.end_of_notification()
+        if noting:
+            what = f"write source {ev.source} ({len(ev.data)} bytes)" if ev.data is not None else \
+                ("tick" if kind == "tick" else "")
+            if kind in ("notify", "write_notify"):
+                what += ("; " if what else "") + f"notify {notify_name(ev.notify)} cpu {ev.cpu}"
+            self._note(what, before)
+        else:
+            rec.timeline.dropped += 1
 
-    def _note(self, what: str, before: dict) -> None:
+    def _note(self, what: str, before: Optional[dict]) -> None:
         """A timeline entry: what happened and which counters it moved."""
+        if before is None:
+            self.rec.timeline.dropped += 1
+            return
         counts = self.rec.counts
         delta = [f"{k}+{counts[k] - before[k]}" for k in SUMMARY_KEYS if counts[k] != before[k]]
         self.rec.event(what + (f": {' '.join(delta)}" if delta else ""))
@@ -103,14 +113,21 @@ class Simulation:
 
     def notify(self, ev: Event) -> None:
         k, rec = self.kernel, self.rec
-        rec.count("notifications")
+        rec.counts["notifications"] += 1
         n = ev.notify
-        regs = k.covered(n, ev.source)
+        key = (n, ev.source)
+        regs = self.covered.get(key)
+        if regs is None:             # the registered lists never change after probe
+            regs = self.covered[key] = k.covered(n, ev.source)
         if not regs:
             rec.violation("FW.NOTIFY_NO_HANDLER", f"{notify_name(n)} notification on cpu {ev.cpu}: no GHES is "
                           f"registered for it on this kernel ({k.version}, {self.arch}): nothing is read")
             return
-        if not any(self.fw.pending(r.fw) for r in regs):
+        pending = self.fw.pending
+        for r in regs:
+            if pending(r.fw):
+                break
+        else:
             rec.violation("FW.SPURIOUS_NOTIFY", f"{notify_name(n)} notification on cpu {ev.cpu} with no record "
                           f"pending in any of the {len(regs)} source(s) it covers")
         if n in (SEA, SEI):
@@ -137,16 +154,18 @@ class Simulation:
 
     def finish(self, stats: Optional[StreamStats] = None) -> dict:
         if not self.kernel.stopped:
-            self.rec.where = "end of stream"
+            self.rec.event_at, self.rec.where = None, "end of stream"
             self.advance(self.rec.now)
             self.fw.pending_at_end()
         return self.rec.result(stats, self.fw.layout, self.kernel.stopped)
 
 
 def replay(hest: dict, events: Iterable[Event], kernel: str = "v5.1", arch: Optional[str] = None,
-           keep: int = 10000, stats: Optional[StreamStats] = None) -> dict:
-    """Run `events` against the HEST model; returns the result document (see Recorder.result)."""
+           keep: int = 10000, stats: Optional[StreamStats] = None, label: str = "") -> dict:
+    """Run `events` against the HEST model; returns the result document (see Recorder.result).
+    `label` names the stream in the places of packed-stream events ("s.apeirpl: frame 17")."""
     sim = Simulation(hest, kernel, arch, keep)
+    sim.rec.label = label
     try:
         for ev in events:
             sim.handle(ev)

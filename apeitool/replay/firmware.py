@@ -7,6 +7,7 @@ from typing import Dict, List, Optional
 
 from ..validate.engine import enum_int
 from .memory import PAGE, PhysMem, access_bytes
+from .records import estatus_ok
 
 BLOCK_ALIGN = 8
 
@@ -28,6 +29,9 @@ class FwSource:
     block: int = 0                 # the status block's physical address
     acked: bool = True             # GHESv2: the OS acknowledged the last record
     relocated: bool = False
+    status_size: int = 8           # bytes one access to each register moves
+    ack_size: int = 8
+    ack_off: int = 0
 
 
 def ghes_sources(hest: dict) -> List[FwSource]:
@@ -51,6 +55,9 @@ class Firmware:
         for s in self.sources:
             self.by_id.setdefault(s.sid, s)
         self.layout = self._lay_out()
+        self.acking = [s for s in self.sources if s.ack_gas is not None]
+        self.ack_pages = {s.ack_reg // PAGE for s in self.acking} | {(s.ack_reg + s.ack_size - 1) // PAGE
+                                                                      for s in self.acking}
         mem.on_write = self._watch
 
     # -- memory layout ------------------------------------------------------------------------------
@@ -75,20 +82,22 @@ class Firmware:
             return addr, True
 
         for s in self.sources:
-            s.status_reg, moved = place(s.status_gas["address"], access_bytes(s.status_gas))
+            s.status_size = access_bytes(s.status_gas)
+            if s.ack_gas is not None:
+                s.ack_size, s.ack_off = access_bytes(s.ack_gas), s.ack_gas.get("bit_offset", 0)
+            s.status_reg, moved = place(s.status_gas["address"], s.status_size)
             s.relocated |= moved
             if s.ack_gas is not None:
-                s.ack_reg, moved = place(s.ack_gas["address"], access_bytes(s.ack_gas))
+                s.ack_reg, moved = place(s.ack_gas["address"], s.ack_size)
                 s.relocated |= moved
         auto = (auto // PAGE + 1) * PAGE
         out = []
         for s in self.sources:
             s.block = auto
             auto += (s.block_length + BLOCK_ALIGN - 1) // BLOCK_ALIGN * BLOCK_ALIGN or BLOCK_ALIGN
-            self.mem.write_int(s.status_reg, access_bytes(s.status_gas), s.block)
+            self.mem.write_int(s.status_reg, s.status_size, s.block)
             if s.ack_gas is not None:   # the register starts "acknowledged", as QEMU's does
-                off = s.ack_gas.get("bit_offset", 0)
-                self.mem.write_int(s.ack_reg, access_bytes(s.ack_gas), s.write << off)
+                self.mem.write_int(s.ack_reg, s.ack_size, s.write << s.ack_off)
             item = {"source_id": s.sid, "status_address_register": s.status_reg, "block": s.block,
                     "block_length": s.block_length}
             if s.ack_gas is not None:
@@ -104,8 +113,10 @@ class Firmware:
 
     def _watch(self, addr: int, size: int) -> None:
         """OS writes: an acknowledgement of a GHESv2 record."""
-        for s in self.sources:
-            if s.ack_gas is not None and addr < s.ack_reg + 8 and s.ack_reg < addr + size:
+        if addr // PAGE not in self.ack_pages and (addr + size - 1) // PAGE not in self.ack_pages:
+            return
+        for s in self.acking:
+            if addr < s.ack_reg + s.ack_size and s.ack_reg < addr + size:
                 s.acked = True
 
     # -- firmware actions -----------------------------------------------------------------------------
@@ -113,7 +124,6 @@ class Firmware:
         return self.mem.read_int(s.block, 4) != 0
 
     def write(self, sid: int, data: bytes) -> Optional[FwSource]:
-        from ..cper.estatus import estatus_check
         s = self.by_id.get(sid)
         if s is None:
             self.rec.violation("FW.UNKNOWN_SOURCE", f"write to source {sid}: the HEST has no GHES with that id", sid)
@@ -134,14 +144,12 @@ class Firmware:
         if len(data) >= 4 and not int.from_bytes(data[:4], "little"):
             self.rec.violation("FW.BLOCK_STATUS_ZERO", f"source {sid}: record written with block_status 0: "
                                                        f"the OS will not see it", sid)
-        elif not estatus_check(data):
+        elif not estatus_ok(data):
             self.rec.violation("FW.BAD_RECORD", f"source {sid}: the record fails cper_estatus_check", sid)
         self.mem.write(s.block, data)
         if s.type == 10:   # take the acknowledgement back, as QEMU does before it raises the error
-            off = s.ack_gas.get("bit_offset", 0)
-            size = access_bytes(s.ack_gas)
             self.mem.on_write, hook = None, self.mem.on_write
-            self.mem.write_int(s.ack_reg, size, self.mem.read_int(s.ack_reg, size) & ~(s.write << off))
+            self.mem.write_int(s.ack_reg, s.ack_size, self.mem.read_int(s.ack_reg, s.ack_size) & ~(s.write << s.ack_off))
             self.mem.on_write = hook
             s.acked = False
         return s

@@ -15,10 +15,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..guids import SECTION_KEY_BY_GUID
-from ..schemas.layout import guid_str
 from .firmware import Firmware, FwSource
-from .memory import PAGE, PhysMem, access_bytes
+from .memory import PAGE, PhysMem
+from .records import estatus_ok, plan, sev_int
 
 GHES_SEV_NO, GHES_SEV_CORRECTED, GHES_SEV_RECOVERABLE, GHES_SEV_PANIC = 0, 1, 2, 3
 ESTATUS_MAX_SIZE = 65536
@@ -37,9 +36,12 @@ FW_WARN, FW_BUG = "[Firmware Warn]: ", "[Firmware Bug]: "
 VICTIM = "victim"   # the interrupted user task, as comm:pid = victim:1000+cpu
 
 
+_GHES_SEV = (GHES_SEV_RECOVERABLE, GHES_SEV_PANIC, GHES_SEV_CORRECTED, GHES_SEV_NO)
+
+
 def ghes_severity(cper_sev: int) -> int:
-    return {0: GHES_SEV_RECOVERABLE, 1: GHES_SEV_PANIC, 2: GHES_SEV_CORRECTED, 3: GHES_SEV_NO}.get(
-        cper_sev, GHES_SEV_PANIC)
+    """ghes_severity(): CPER severity to GHES severity; unknown values are fatal."""
+    return _GHES_SEV[cper_sev] if 0 <= cper_sev < 4 else GHES_SEV_PANIC
 
 
 def estatus_len(hdr) -> int:
@@ -283,7 +285,7 @@ class Kernel:
     # -- reading, checking, clearing ------------------------------------------------------------------
     def _peek(self, reg: Registered):
         fw = reg.fw
-        paddr = self.mem.read_int(fw.status_reg, access_bytes(fw.status_gas))
+        paddr = self.mem.read_int(fw.status_reg, fw.status_size)
         if not paddr:
             return -2, None, 0
         hdr = HDR.unpack(self.mem.read(paddr, 20))
@@ -306,9 +308,8 @@ class Kernel:
         return 0
 
     def _read(self, paddr: int, n: int) -> Optional[bytes]:
-        from ..cper.estatus import estatus_check
         data = self.mem.read(paddr, n)
-        if not estatus_check(data):
+        if not estatus_ok(data):
             self.warn_ratelimited("read", f"{FW_WARN}GHES: Failed to read error status block!")
             return None
         return data
@@ -319,8 +320,7 @@ class Kernel:
         self.mem.write(paddr, bytes(4))
         fw = reg.fw
         if fw.type == 10 and ack:
-            size = access_bytes(fw.ack_gas)
-            off = fw.ack_gas.get("bit_offset", 0)
+            size, off = fw.ack_size, fw.ack_off
             val = self.mem.read_int(fw.ack_reg, size)
             val = val & (fw.preserve << off) | (fw.write << off)
             self.mem.write_int(fw.ack_reg, size, val)
@@ -415,8 +415,7 @@ class Kernel:
             data = None
             if rc == 0 and estatus_len(hdr) >= 20 and estatus_len(hdr) <= reg.fw.block_length:
                 data = self.mem.read(paddr, estatus_len(hdr))
-                from ..cper.estatus import estatus_check
-                if not estatus_check(data):
+                if not estatus_ok(data):
                     data = None
             if data is None:
                 self._clear(reg, paddr, ack=False)
@@ -453,13 +452,11 @@ class Kernel:
         return True
 
     def _print_lines(self, reg: Registered, data: bytes) -> None:
-        from ..cper.estatus import decode_block
         from ..render.kernel import render_block
         self.seq += 1
         self.rec.count("printed")
         try:
-            block, _w, _n = decode_block(data)
-            lines = render_block(block, reg.fw.sid, self.seq, self.arch)
+            lines = render_block(plan(data).block, reg.fw.sid, self.seq, self.arch)
         except Exception as e:  # checked by cper_estatus_check, so only odd bodies get here
             lines = [f"{{{self.seq}}}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: "
                      f"{reg.fw.sid}", f"{{{self.seq}}}[Hardware Error]: (body not decoded: {e})"]
@@ -517,38 +514,31 @@ class Kernel:
 
     # -- actions: ghes_do_proc ----------------------------------------------------------------------------------
     def do_proc(self, reg: Registered, data: bytes, cpu: int, sync: bool) -> None:
-        from ..cper.estatus import decode_block
         self.rec.count("processed")
-        block, _w, _n = decode_block(data)
         sev = ghes_severity(HDR.unpack_from(data)[4])
         queued = False
-        for entry in block["entries"]:
-            key = SECTION_KEY_BY_GUID.get(str(entry["section_type"]).lower()) \
-                if isinstance(entry["section_type"], str) else None
-            key = key or entry["section_type"]
-            sec_sev = ghes_severity(_sev_int(entry["error_severity"]))
-            body = entry.get("body") or {}
-            flags = entry.get("flags", {})
+        for sec in plan(data).sections:
+            key, body, flags = sec.key, sec.body, sec.flags
+            sec_sev = ghes_severity(sec.severity)
             if key == "platform_memory":
                 queued = self._memory_error(reg, body, sev, sec_sev, flags, cpu, sync)
             elif key == "pcie":
-                self._aer(reg, body, entry, flags)
+                self._aer(reg, body, sec.severity, flags)
             elif key == "arm":
                 queued = self._arm(reg, body, sev, sec_sev, cpu, sync)
             elif key in ("cxl_protocol", "cxl_general_media", "cxl_dram", "cxl_memory_module"):
                 self.rec.action("cxl", source=reg.fw.sid, section=key)
             else:
-                size = VENDOR_HDR + entry.get("error_data_length", 0) + 72
+                size = VENDOR_HDR + 72 + sec.data_length
                 off = self.pool.alloc(size)
                 if off is None:
                     self.rec.event(f"source {reg.fw.sid}: vendor record dropped (pool exhausted)")
                 else:
-                    self.rec.action("vendor_notifier", source=reg.fw.sid, section=str(entry["section_type"]),
-                                    severity=sev)
+                    self.rec.action("vendor_notifier", source=reg.fw.sid, section=str(key), severity=sev)
                     self.pool.release(off, size)
         if sync and not queued and self.new:
-            self.log(f"GHES GHES.{reg.fw.sid}: [Hardware Error]: GHES: {VICTIM}:{1000 + cpu}: synchronous unrecoverable "
-                     f"error (SIGBUS)")
+            self.log(f"GHES GHES.{reg.fw.sid}: [Hardware Error]: GHES: {VICTIM}:{1000 + cpu}: synchronous "
+                     f"unrecoverable error (SIGBUS)")
             self.rec.action("signal", source=reg.fw.sid, signal="SIGBUS", reason="synchronous error not handled",
                             cpu=cpu)
 
@@ -598,12 +588,12 @@ class Kernel:
                     self.rec.action("memory_failure", source=sid, pfn=pfn, flags="0", cpu=cpu, via="queue",
                                     signal="BUS_MCEERR_AO")
 
-    def _aer(self, reg, body, entry, flags) -> None:
+    def _aer(self, reg, body, severity: int, flags) -> None:
         vb = body.get("validation_bits", 0)
         if not isinstance(vb, int) or vb & 0x88 != 0x88:
             return
         dev = body["device_id"]
-        aer_sev = {0: "AER_NONFATAL", 1: "AER_FATAL"}.get(_sev_int(entry["error_severity"]), "AER_CORRECTABLE")
+        aer_sev = {0: "AER_NONFATAL", 1: "AER_FATAL"}.get(severity, "AER_CORRECTABLE")
         if flags.get("reset"):
             aer_sev = "AER_FATAL"
         self.rec.action("aer_recover", source=reg.fw.sid, segment=dev["segment"], bus=dev["primary_bus"],
@@ -693,12 +683,3 @@ class Kernel:
         self.instant_sync_cpus = set()
         self.nesting = {}
 
-
-def _sev_int(value) -> int:
-    from ..schemas.cper import SEVERITIES
-    if isinstance(value, int):
-        return value
-    for k, v in SEVERITIES.items():
-        if v == value:
-            return k
-    return 4

@@ -14,6 +14,10 @@ class PhysMem:
         self.on_write = None      # callback(addr, size): lets the firmware side see OS writes
 
     def read(self, addr: int, n: int) -> bytes:
+        page, off = divmod(addr, PAGE)
+        if off + n <= PAGE:            # the common case: one page
+            buf = self.pages.get(page)
+            return bytes(buf[off:off + n]) if buf is not None else bytes(n)
         out = bytearray()
         while n > 0:
             page, off = divmod(addr, PAGE)
@@ -27,6 +31,13 @@ class PhysMem:
     def write(self, addr: int, data: bytes) -> None:
         if self.on_write is not None:
             self.on_write(addr, len(data))
+        page, off = divmod(addr, PAGE)
+        if off + len(data) <= PAGE:
+            buf = self.pages.get(page)
+            if buf is None:
+                buf = self.pages[page] = bytearray(PAGE)
+            buf[off:off + len(data)] = data
+            return
         pos = 0
         while pos < len(data):
             page, off = divmod(addr + pos, PAGE)
@@ -38,6 +49,10 @@ class PhysMem:
             pos += take
 
     def read_int(self, addr: int, size: int) -> int:
+        page, off = divmod(addr, PAGE)
+        if off + size <= PAGE:
+            buf = self.pages.get(page)
+            return int.from_bytes(buf[off:off + size], "little") if buf is not None else 0
         return int.from_bytes(self.read(addr, size), "little")
 
     def write_int(self, addr: int, size: int, value: int) -> None:

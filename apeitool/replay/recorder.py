@@ -15,6 +15,10 @@ class Capped:
     items: List = field(default_factory=list)
     dropped: int = 0
 
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
     def add(self, item) -> None:
         if len(self.items) < self.limit:
             self.items.append(item)
@@ -32,6 +36,8 @@ class Recorder:
         self.violation_counts: Dict[str, int] = {}
         self.now = 0.0
         self.where = ""
+        self.event_at = None          # the stream event being handled: its place is made when needed
+        self.label = ""
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
@@ -44,13 +50,18 @@ class Recorder:
 
     def violation(self, vid: str, message: str, source=None) -> None:
         self.violation_counts[vid] = self.violation_counts.get(vid, 0) + 1
-        item = {"id": vid, "at": self.now, "where": self.where, "message": message}
+        item = {"id": vid, "at": self.now, "where": self.place(), "message": message}
         if source is not None:
             item["source"] = source
         self.violations.add(item)
 
     def event(self, what: str) -> None:
-        self.timeline.add({"at": self.now, "where": self.where, "what": what})
+        self.timeline.add({"at": self.now, "where": self.place(), "what": what})
+
+    def place(self) -> str:
+        if self.event_at is not None:
+            return self.event_at.place(self.label)
+        return self.where
 
     def result(self, stream_stats=None, layout=None, stopped=None) -> dict:
         out = {"summary": dict(self.counts),

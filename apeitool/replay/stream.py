@@ -27,6 +27,7 @@ CRC_SIZE = 4
 MAX_PAYLOAD = 1 << 20                      # no status block comes near 1 MiB: larger is corruption
 KINDS = {"write": 1, "notify": 2, "tick": 3, "write_notify": 4, "end": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
+END = KINDS["end"]
 NESTED = 0x80
 NO_NOTIFY, NO_SOURCE = 0xFF, 0xFFFF
 
@@ -41,6 +42,10 @@ class Event:
     data: Optional[bytes] = None  # the status block bytes a write puts into the source's block
     nested: bool = False
     where: str = ""               # "line 3" / "frame 17": for messages
+    frame: int = -1               # packed streams: the frame number (where is made from it on demand)
+
+    def place(self, label: str = "") -> str:
+        return self.where or (f"{label}: frame {self.frame}" if self.frame >= 0 else "")
 
 
 @dataclass
@@ -216,15 +221,16 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             del buf[:pos]
             base += pos
             pos = 0
-        if not fill(pos + FRAME.size):
+        if len(buf) < pos + FRAME.size and not fill(pos + FRAME.size):
             if len(buf) > pos and any(buf[pos:]):
                 stats.problems.append(f"{label}: offset 0x{base + pos:X}: {len(buf) - pos} trailing bytes "
                                       f"(a cut frame)")
             break
         magic, kind, notify, cpu, source, seq, t_ns, length = FRAME.unpack_from(buf, pos)
         size = FRAME.size + length + CRC_SIZE
-        ok = magic == FRAME_MAGIC and length <= MAX_PAYLOAD and fill(pos + size) and \
-            int.from_bytes(buf[pos + size - 4:pos + size], "little") == crc(bytes(buf[pos:pos + size - 4]))
+        end = pos + size
+        ok = magic == FRAME_MAGIC and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end)) and \
+            int.from_bytes(buf[end - 4:end], "little") == crc(buf[pos:end - 4])
         if not ok:
             stats.problems.append(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
             nxt = buf.find(FRAME_MAGIC, pos + 1)
@@ -236,16 +242,17 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
                 break
             pos = nxt
             continue
-        pos += size
+        pos = end
         kind_code = kind & 0x7F
-        if kind_code == KINDS["end"]:
+        if kind_code == END:
             end_total = int.from_bytes(buf[pos - 8:pos - 4], "little")
             lost(end_total, "lost (corrupted or missing)")
             break
-        if seq < expected:
-            stats.problems.append(f"{label}: frame {seq} out of order or repeated: ignored")
-            continue
-        lost(seq, "lost (corrupted or missing)")
+        if seq != expected:
+            if seq < expected:
+                stats.problems.append(f"{label}: frame {seq} out of order or repeated: ignored")
+                continue
+            lost(seq, "lost (corrupted or missing)")
         expected = seq + 1
         name = KIND_NAMES.get(kind_code)
         if name is None:
@@ -255,7 +262,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         payload = bytes(buf[pos - 4 - length:pos - 4])
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
                     None if notify == NO_NOTIFY else notify, payload if name in ("write", "write_notify") else None,
-                    bool(kind & NESTED), f"{label}: frame {seq}")
+                    bool(kind & NESTED), "", seq)
     if end_total is None:
         stats.problems.append(f"{label}: no end frame: the stream is cut short")
         end_total = expected

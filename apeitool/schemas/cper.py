@@ -9,7 +9,7 @@ import re
 
 from ..errors import SpecError
 from ..guids import SECTION_KEY_BY_GUID, SECTION_TYPES
-from .layout import GUID, U8, U16, U32, U64, Bits, Enum, FieldType, Guid, Hex, Layout, Text, guid_bytes
+from .layout import GUID, U8, U16, U32, U64, Bits, Enum, FieldType, Guid, Hex, Layout, Text, guid_bytes, guid_str
 
 SEVERITIES = {0: "recoverable", 1: "fatal", 2: "corrected", 3: "informational"}
 SEVERITY = Enum(U32, SEVERITIES)
@@ -19,7 +19,10 @@ class SectionGuid(Guid):
     """A section type GUID; known ones read as their model name ('platform_memory')."""
 
     def decode(self, vals):
-        g = super().decode(vals)
+        return self.decode_one(vals[0])
+
+    def decode_one(self, v):
+        g = guid_str(v)
         return SECTION_KEY_BY_GUID.get(g, g)
 
     def encode(self, value, path):

@@ -25,6 +25,10 @@ class FieldType:
     def decode(self, vals):
         return vals[0]
 
+    def decode_one(self, v):
+        """decode() of a one-value field, without the tuple (the compiled layouts call this)."""
+        return self.decode((v,))
+
     def encode(self, value, path) -> tuple:
         raise NotImplementedError
 
@@ -50,6 +54,9 @@ class Int(FieldType):
 
     def decode(self, vals):
         return int.from_bytes(vals[0], "little") if self.odd else vals[0]
+
+    def decode_one(self, v):
+        return int.from_bytes(v, "little") if self.odd else v
 
     def encode(self, value, path):
         v = _int(value, path, 8 * self.size)
@@ -110,6 +117,9 @@ class Guid(FieldType):
     def decode(self, vals):
         return guid_str(vals[0])
 
+    def decode_one(self, v):
+        return guid_str(v)
+
     def encode(self, value, path):
         return (guid_bytes(value, path),)
 
@@ -120,8 +130,19 @@ class Guid(FieldType):
 GUID = Guid()
 
 
+_GUID_TEXT: Dict[bytes, str] = {}
+
+
 def guid_str(raw: bytes) -> str:
-    return str(uuid.UUID(bytes_le=bytes(raw)))
+    """Mixed-endian EFI_GUID bytes as text; the few GUIDs a stream repeats are remembered."""
+    text = _GUID_TEXT.get(raw)
+    if text is None:
+        h = raw.hex()
+        text = (h[6:8] + h[4:6] + h[2:4] + h[0:2] + "-" + h[10:12] + h[8:10] + "-" + h[14:16] + h[12:14]
+                + "-" + h[16:20] + "-" + h[20:32])
+        if len(_GUID_TEXT) < 4096:
+            _GUID_TEXT[bytes(raw)] = text
+    return text
 
 
 def guid_bytes(value, path="") -> bytes:
@@ -147,6 +168,9 @@ class Text(FieldType):
 
     def decode(self, vals):
         return vals[0].rstrip(b"\0").decode("latin-1")
+
+    def decode_one(self, v):
+        return v.rstrip(b"\0").decode("latin-1")
 
     def encode(self, value, path):
         if not isinstance(value, str):
@@ -175,6 +199,10 @@ class Enum(FieldType):
         v = self.base.decode(vals)
         return self.names.get(v, v)
 
+    def decode_one(self, v):
+        v = self.base.decode_one(v)
+        return self.names.get(v, v)
+
     def encode(self, value, path):
         if isinstance(value, str) and value in self.lookup:
             return self.base.encode(self.lookup[value], path)
@@ -200,14 +228,21 @@ class Bits(FieldType):
         for _n, lo, w in self.parts:
             self.mask |= ((1 << w) - 1) << lo
 
+        self.decode_one = self._compile()
+
+    def _compile(self):
+        """A generated dict display per bit layout (no per-bit loop on the hot path)."""
+        conv = "int.from_bytes(v, 'little')" if self.base.odd else "v"
+        items = [f"{name!r}: " + (f"(v >> {lo} & 1) == 1" if w == 1 else f"v >> {lo} & {(1 << w) - 1}")
+                 for name, lo, w in self.parts]
+        items.append(f"'reserved': v & {~self.mask & ((1 << 8 * self.size) - 1)}")
+        src = f"def decode_one(v):\n    v = {conv}\n    return {{{', '.join(items)}}}\n"
+        env = {}
+        exec(compile(src, "<bits>", "exec"), env)
+        return env["decode_one"]
+
     def decode(self, vals):
-        v = self.base.decode(vals)
-        out = {}
-        for name, lo, w in self.parts:
-            f = (v >> lo) & ((1 << w) - 1)
-            out[name] = bool(f) if w == 1 else f
-        out["reserved"] = v & ~self.mask
-        return out
+        return self.decode_one(vals[0])
 
     def encode(self, value, path):
         if not isinstance(value, dict):
@@ -270,17 +305,27 @@ class Layout(FieldType):
         self.size = self.struct.size
         self.names = [n for n, _t, _v in self.fields]
         self.valid_bits = {n: v for n, _t, v in self.fields if v is not None}
-        # fast path: fields whose model value is the struct value itself
-        self._plan = [(n, t, t.nvals, isinstance(t, Int) and not t.odd) for n, t, _v in self.fields]
+        self.decode = self._compile()
 
     # -- decode -------------------------------------------------------------------------------
-    def decode(self, vals):
-        out = {}
-        i = 0
-        for name, t, k, plain in self._plan:
-            out[name] = vals[i] if plain else t.decode(vals[i:i + k])
-            i += k
-        return out
+    def _compile(self):
+        """One generated function per layout: a dict display over the unpacked values, so the hot
+        path runs no per-field loop (the idea of construct's .compile(), for struct layouts)."""
+        env, items, i = {}, [], 0
+        for idx, (name, t, _v) in enumerate(self.fields):
+            if isinstance(t, Int) and not t.odd:
+                expr = f"vals[{i}]"
+            elif t.nvals == 1:
+                env[f"d{idx}"] = t.decode_one
+                expr = f"d{idx}(vals[{i}])"
+            else:
+                env[f"d{idx}"] = t.decode
+                expr = f"d{idx}(vals[{i}:{i + t.nvals}])"
+            items.append(f"{name!r}: {expr}")
+            i += t.nvals
+        src = "def decode(vals):\n    return {" + ", ".join(items) + "}\n"
+        exec(compile(src, f"<layout {self.title}>", "exec"), env)
+        return env["decode"]
 
     def parse(self, data, offset: int = 0, path: str = "", what: str = "") -> dict:
         """Decode at `offset`; a short buffer is a DecodeError naming the field where it ends."""

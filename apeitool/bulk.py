@@ -1,0 +1,146 @@
+"""Bulk decoding for fleets: many files and millions of records to JSON Lines, in flat memory,
+optionally on several processes.
+
+CPER files are read in windows of whole records (cper/windows.py), so a file of any size is never
+held; each window decodes to one compact JSON object per record/block/section, in input order.
+With jobs > 1 the windows go to worker processes (at most 2 per worker in flight, so memory stays
+bounded); tables and small inputs go through the ordinary decoder.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from typing import BinaryIO, Callable, List, Optional, Tuple
+
+from .errors import ApeiError, DecodeError
+
+HEAD = 1 << 16
+PARALLEL_WINDOW = 1 << 20
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode   # one encoder: json.dumps(...) builds one per call
+
+
+def decode_window(args) -> Tuple[bytes, List[str], int, Optional[str]]:
+    """One window: (JSON Lines, warning lines, items, error line or None). Runs in workers."""
+    from .cper import iter_items
+    data, form, label, base, first = args
+    out, warnings, n = [], [], 0
+    try:
+        for model, ws, _pos, _len in iter_items(data, form, label, base, first):
+            out.append(_dumps(model))
+            warnings.extend(w.one_line() for w in ws)
+            n += 1
+    except ApeiError as e:
+        return _lines(out), warnings, n, e.one_line()
+    return _lines(out), warnings, n, None
+
+
+def _lines(out: List[str]) -> bytes:
+    return ("\n".join(out) + "\n").encode() if out else b""
+
+
+class Sink:
+    """Where decoded lines go, with the warning callback and the count."""
+
+    def __init__(self, out: BinaryIO, warn: Callable[[str], None]):
+        self.out, self.warn, self.items = out, warn, 0
+
+    def put(self, result) -> None:
+        text, warnings, n, error = result
+        self.out.write(text)
+        self.items += n
+        for w in warnings:
+            self.warn(w)
+        if error:
+            raise DecodeError(error)
+
+
+def _cper_form(head: bytes, form: Optional[str], kind: Optional[str]) -> Optional[str]:
+    """The form to read in windows (record or estatus), or None to decode the input whole (ACPI
+    tables, text dumps, descriptor+body sections)."""
+    from .cper import detect_form
+    from .inputs import _is_text
+    from .tables import looks_like_table
+    if form or kind in ("hest", "bert", "einj", "erst"):
+        return form if form in ("record", "estatus") else None
+    if looks_like_table(head) or _is_text(head):
+        return None
+    if head[:4] == b"CPER":
+        return "record"
+    if kind == "estatus" or detect_form(head) == "estatus":
+        return "estatus"
+    return None
+
+
+def decode_file(f: BinaryIO, label: str, form: str, sink: Sink, pool=None, jobs: int = 1) -> None:
+    from .cper.windows import WINDOW, trailing_bytes, windows
+    size = PARALLEL_WINDOW if pool is not None else WINDOW
+    pending: deque = deque()
+    for w in windows(f, form, label, size):
+        args = (w.data, form, label, w.base, w.first)
+        if pool is None:
+            sink.put(decode_window(args))
+        else:
+            pending.append(pool.apply_async(decode_window, (args,)))
+            if len(pending) >= 2 * jobs:
+                sink.put(pending.popleft().get())
+    while pending:
+        sink.put(pending.popleft().get())
+    extra = trailing_bytes(f)
+    if extra:
+        sink.warn(f"{label}: {extra} bytes after the last window the decoder could frame are not decoded")
+
+
+def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 1, table: Optional[str] = None,
+                 form: Optional[str] = None, kind: Optional[str] = None) -> int:
+    """Decode every path to JSON Lines on `out`; returns the number of items written."""
+    import sys
+    import apeitool
+    from .inputs import read_bytes
+    sink = Sink(out, warn)
+    pool = None
+    if jobs > 1:
+        import multiprocessing
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        pool = ctx.Pool(jobs)
+    try:
+        for path in paths:
+            label = "<stdin>" if path == "-" else path
+            f = sys.stdin.buffer if path == "-" else _open(path)
+            try:
+                head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
+                cper_form = _cper_form(head, form, kind)
+                if cper_form in ("record", "estatus"):
+                    decode_file(f, label, cper_form, sink, pool, jobs)
+                    continue
+                data = f.read() if path == "-" else read_bytes(path)
+                for d in apeitool.decode_bytes(data, label, table, kind if kind in ("cper", "estatus") else None,
+                                               form):
+                    model = d.model
+                    if d.kind in ("cper", "estatus"):
+                        key = {"record": "records", "estatus": "blocks", "section": "sections"}[model["form"]]
+                        lines = [_dumps(item) for item in model[key]]
+                    else:
+                        lines = [_dumps(model)]
+                    for w in d.warnings:
+                        warn(w.one_line())
+                    sink.put((_lines(lines), [], len(lines), None))
+            finally:
+                if f is not sys.stdin.buffer:
+                    f.close()
+    finally:
+        if pool is not None:
+            pool.terminate()
+    return sink.items
+
+
+def _open(path: str):
+    from .errors import InputError
+    try:
+        if os.path.isdir(path):
+            raise InputError("is a directory", source=path)
+        return open(path, "rb")
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror or e}", source=path) from None

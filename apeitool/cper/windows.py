@@ -1,0 +1,92 @@
+"""Reading big CPER files in windows of whole records (or status blocks) without holding the file.
+
+The framing reads only each item's length from its header; decoding (and its errors) is left to
+iter_items on each window, which may run in another process. Where the framing cannot tell an
+item's length (odd bytes, zero padding), everything left is handed over as the last window, so
+the decoder reports it; bytes beyond that window are only scanned (trailing_bytes), never held.
+"""
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator, NamedTuple, Optional
+
+from ..errors import DecodeError
+
+WINDOW = 1 << 20
+MAX_ITEM = 64 << 20     # larger lengths are lies: no record or block comes near
+
+
+class Window(NamedTuple):
+    base: int       # file offset of data[0]
+    data: bytes
+    first: int      # number of the first item in it
+    last: bool      # the unframed rest of the file
+
+
+def item_length(buf, pos: int, form: str) -> Optional[int]:
+    """The length of the item at `pos` from its header alone; None where that cannot be told."""
+    avail = len(buf) - pos
+    if form == "record":
+        if avail < 24 or buf[pos:pos + 4] != b"CPER":
+            return None
+        n = int.from_bytes(buf[pos + 20:pos + 24], "little")
+        return n if n >= 128 else None
+    if form == "estatus":
+        if avail < 20 or not any(buf[pos:pos + 16]):
+            return None
+        roff, rlen, dlen = (int.from_bytes(buf[pos + o:pos + o + 4], "little") for o in (4, 8, 12))
+        return max(roff + rlen if rlen else 20 + dlen, 20 + dlen)
+    return None     # the descriptor+body form has no self-framing length worth trusting
+
+
+def windows(f: BinaryIO, form: str, label: str, size: int = WINDOW) -> Iterator[Window]:
+    buf = bytearray()
+    base = first = 0
+    eof = False
+
+    def fill(need: int) -> None:
+        nonlocal eof
+        while not eof and len(buf) < need:
+            data = f.read(max(size, need - len(buf)))
+            if not data:
+                eof = True
+            buf.extend(data)
+
+    while True:
+        fill(size)
+        pos = count = 0
+        while pos < size:
+            n = item_length(buf, pos, form)
+            if n is None:
+                break
+            if n > MAX_ITEM:
+                raise DecodeError(f"length {n} is larger than any record or block ({MAX_ITEM} bytes): "
+                                  f"the input is not framed as {form}s", offset=base + pos, source=label)
+            if pos + n > len(buf):
+                if pos == 0 and not eof:
+                    fill(n)          # one item bigger than the window
+                    continue
+                break
+            pos += n
+            count += 1
+        if pos == 0:
+            if buf:   # what the framing cannot read: the decoder reports or ends it (padding)
+                yield Window(base, bytes(buf), first, True)
+            return
+        yield Window(base, bytes(buf[:pos]), first, False)
+        del buf[:pos]
+        base += pos
+        first += count
+        if eof and not buf:
+            return
+
+
+
+def trailing_bytes(f: BinaryIO, size: int = WINDOW) -> int:
+    """After the last window: the number of non-zero-padding bytes left in `f` (0 if none)."""
+    left = 0
+    while True:
+        data = f.read(size)
+        if not data:
+            return left
+        if left or any(data):
+            left += len(data)

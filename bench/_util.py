@@ -1,0 +1,40 @@
+"""Shared by the benchmark scripts: timing a command, its peak RSS, the machine line."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+APEITOOL = shutil.which("apeitool") or f"{sys.executable} -m apeitool"
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    return f"{platform.machine()}, {cpus} cpu(s), Python {platform.python_version()}, {platform.platform()}"
+
+
+def run_timed(cmd, repeat: int = 1):
+    """Best and median wall time of `cmd` (a list) over `repeat` runs, output discarded."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def peak_rss_mb(cmd) -> float:
+    """Peak resident set size of `cmd` (a fresh parent, so only that child counts)."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+             "check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip()) / 1024.0
+
+
+def apeitool(*args):
+    return APEITOOL.split() + list(args)
+
