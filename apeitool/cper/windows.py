@@ -22,16 +22,23 @@ class Window(NamedTuple):
     last: bool      # the unframed rest of the file
 
 
+HEADER_NEED = {"record": 24, "estatus": 20}
+SHORT = -1
+
+
 def item_length(buf, pos: int, form: str) -> Optional[int]:
-    """The length of the item at `pos` from its header alone; None where that cannot be told."""
+    """The length of the item at `pos` from its header alone; SHORT if the buffer ends inside the
+    header; None where the length cannot be told."""
     avail = len(buf) - pos
+    if form in HEADER_NEED and avail < HEADER_NEED[form]:
+        return SHORT
     if form == "record":
-        if avail < 24 or buf[pos:pos + 4] != b"CPER":
+        if buf[pos:pos + 4] != b"CPER":
             return None
         n = int.from_bytes(buf[pos + 20:pos + 24], "little")
         return n if n >= 128 else None
     if form == "estatus":
-        if avail < 20 or not any(buf[pos:pos + 16]):
+        if not any(buf[pos:pos + 16]):
             return None
         roff, rlen, dlen = (int.from_bytes(buf[pos + o:pos + o + 4], "little") for o in (4, 8, 12))
         return max(roff + rlen if rlen else 20 + dlen, 20 + dlen)
@@ -56,7 +63,10 @@ def windows(f: BinaryIO, form: str, label: str, size: int = WINDOW) -> Iterator[
         pos = count = 0
         while pos < size:
             n = item_length(buf, pos, form)
-            if n is None:
+            if n == SHORT and not eof:
+                fill(pos + HEADER_NEED[form])
+                continue
+            if n is None or n == SHORT:
                 break
             if n > MAX_ITEM:
                 raise DecodeError(f"length {n} is larger than any record or block ({MAX_ITEM} bytes): "

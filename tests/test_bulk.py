@@ -1,0 +1,83 @@
+"""Bulk decoding: `decode -f jsonl` over windows of records, --jobs, errors with file offsets."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import apeitool
+from apeitool.cli import main
+from apeitool.cper import decode_document
+from apeitool.cper.windows import trailing_bytes, windows
+from apeitool.gen import mixed_records
+
+
+@pytest.fixture(scope="module")
+def records():
+    return [r for _k, r in mixed_records(60, seed=4)]
+
+
+def _run(*args):
+    return CliRunner().invoke(main, ["decode", *map(str, args)])
+
+
+def test_windows_hold_whole_records_at_any_size(records):
+    blob = b"".join(records)
+    for size in (1, 300, 4096, 1 << 20):
+        parts = list(windows(io.BytesIO(blob), "record", "t", size))
+        assert b"".join(w.data for w in parts) == blob
+        assert all(not w.last for w in parts)
+        starts, pos = [], 0
+        for r in records:
+            starts.append(pos)
+            pos += len(r)
+        for w in parts:                   # every window starts on a record, numbered from there
+            assert starts[w.first] == w.base
+
+
+def test_jsonl_lines_are_the_records_in_order_with_and_without_jobs(tmp_path, records):
+    path = tmp_path / "r.cper"
+    path.write_bytes(b"".join(records))
+    one = _run("-f", "jsonl", path)
+    two = _run("-f", "jsonl", "--jobs", "2", path)
+    assert one.exit_code == 0 and two.exit_code == 0
+    assert one.output == two.output
+    lines = [json.loads(x) for x in one.output.splitlines()]
+    expected = [decode_document(r)[0]["records"][0] for r in records]
+    assert lines == json.loads(json.dumps(expected))
+    assert apeitool.build({"records": lines}, "cper") == path.read_bytes()
+
+
+def test_jsonl_error_names_the_file_offset_and_leaves_no_output(tmp_path, records):
+    blob = bytearray(b"".join(records))
+    bad_at = sum(len(r) for r in records[:7])
+    blob[bad_at + 20:bad_at + 24] = (0xFFFFF).to_bytes(4, "little")     # record 7's length lies
+    path = tmp_path / "bad.cper"
+    path.write_bytes(bytes(blob))
+    out = tmp_path / "out.jsonl"
+    result = _run("-f", "jsonl", path, "-o", out)
+    assert result.exit_code == 2 and not out.exists()
+    line = result.output.strip()
+    assert "\n" not in line and f"offset 0x{bad_at + 20:X}" in line and "records[7].header.record_length" in line
+
+
+def test_status_blocks_padding_and_trailing_bytes(tmp_path):
+    from apeitool.cli import memory_error_spec
+    block = apeitool.build(memory_error_spec(0x1000, "recoverable", True), "estatus")
+    path = tmp_path / "region.bin"
+    path.write_bytes(block * 3 + bytes(5000))
+    result = _run("-f", "jsonl", path)
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 3
+    assert trailing_bytes(io.BytesIO(bytes(100))) == 0 and trailing_bytes(io.BytesIO(bytes(10) + b"\x01")) == 11
+
+
+def test_jsonl_of_tables_and_misuse(tmp_path):
+    hest = tmp_path / "hest.aml"
+    hest.write_bytes(apeitool.build({"sources": [{"type": "GHES", "source_id": 0, "notify": {"type": "SCI"}}]},
+                                    "hest"))
+    result = _run("-f", "jsonl", hest, hest)
+    assert result.exit_code == 0
+    assert [json.loads(x)["header"]["signature"] for x in result.output.splitlines()] == ["HEST", "HEST"]
+    assert _run("--jobs", "2", hest).exit_code == 2        # --jobs goes with jsonl
