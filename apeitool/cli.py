@@ -5,6 +5,7 @@ Every failure is one line on stderr; APEITOOL_DEBUG=1 adds the Python traceback.
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -501,11 +502,10 @@ def _open_stream(path: str, notify, source, interval, progress):
         f = sys.stdin.buffer if path == "-" else open(path, "rb")
         try:
             head = f.peek(8)[:8] if hasattr(f, "peek") else b""
-            reader = progress(f, label) if progress else f
+            reader = io.BufferedReader(progress(f, label)) if progress else f
             if head.startswith(FILE_MAGIC):
                 yield from read_packed(reader, label, stats)
             elif head.lstrip()[:1] in (b"{", b"#"):
-                import io
                 yield from read_jsonl(io.TextIOWrapper(reader, encoding="utf-8"), label, stats)
             else:
                 if notify is None:
@@ -520,16 +520,12 @@ def _open_stream(path: str, notify, source, interval, progress):
     return events
 
 
-class _ProgressReader:
+class _ProgressReader(io.RawIOBase):
     """A binary file whose reads advance a rich progress bar (stderr, terminals only)."""
 
     def __init__(self, f, progress, task):
+        super().__init__()
         self.f, self.progress, self.task = f, progress, task
-
-    def read(self, n=-1):
-        data = self.f.read(n)
-        self.progress.advance(self.task, len(data))
-        return data
 
     def readable(self):
         return True
@@ -538,13 +534,6 @@ class _ProgressReader:
         n = self.f.readinto(b)
         self.progress.advance(self.task, n or 0)
         return n
-
-    @property
-    def closed(self):
-        return self.f.closed
-
-    def flush(self):
-        pass
 
 
 @main.command("replay")

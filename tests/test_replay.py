@@ -481,3 +481,49 @@ def test_cli_example_and_help():
 def test_estatus_len_rule():
     assert estatus_len((1, 0, 0, 100, 0)) == 120 and estatus_len((1, 300, 16, 100, 0)) == 316
     assert isinstance(Kernel, type)
+
+
+def test_progress_reader_feeds_every_stream_kind(tmp_path):
+    from rich.progress import Progress
+    from apeitool.cli import _ProgressReader, _open_stream
+    jsonl = tmp_path / "s.jsonl"
+    jsonl.write_text('{"at": 0, "event": "tick"}\n{"at": 1, "event": "notify", "type": "SEA"}\n')
+    packed = tmp_path / "s.apeirpl"
+    with open(packed, "wb") as f:
+        pack_events(_events(), f)
+    for path, count in ((jsonl, 2), (packed, 7)):
+        progress = Progress(disable=True)
+        task = progress.add_task("t", total=path.stat().st_size)
+        stats = StreamStats()
+        events = list(_open_stream(str(path), None, None, 0.0,
+                                   lambda f, _l: _ProgressReader(f, progress, task))(stats))
+        assert len(events) == count and progress.tasks[0].completed == path.stat().st_size
+
+
+def test_queued_path_clears_and_acks_bad_headers_and_bad_records():
+    h = hest(ghes(0, "SDEI", block=100, notify={"vector": 1}), ghes(1, "SDEI", notify={"vector": 2}))
+    bad = bytearray(mem_block(0x1000))
+    bad[12:16] = (70).to_bytes(4, "little")                  # header passes, cper_estatus_check fails
+    sim = Simulation(h, "v5.1", "arm64")
+    free = sim.kernel.pool.available
+    sim.handle(wn(0.0, 0, SDEI, mem_block(0x2000)))          # longer than source 0's 100-byte block
+    sim.handle(wn(0.0, 1, SDEI, bytes(bad)))
+    c = sim.rec.counts
+    assert c["acked"] == 2 and c["queued"] == 0 and c["records_read"] == 0
+    assert sim.kernel.pool.available == free                  # the node of the bad record was freed
+    assert all(sim.mem.read_int(s.block, 4) == 0 for s in sim.fw.sources)
+
+
+def test_queued_path_acts_before_printing_and_irq_path_prints_first():
+    r = replay(hest(ghes(0, "SEA")), [wn(0.0, 0, SEA, mem_block(0x1000))])
+    first = next(i for i, x in enumerate(r["log"]) if "Memory failure" in x)
+    head = next(i for i, x in enumerate(r["log"]) if "Hardware error from APEI" in x)
+    assert first < head
+    r = replay(hest(ghes(0, "SCI")), [wn(0.0, 0, SCI, mem_block(0x1000)), Event(1.0, "tick")])
+    assert any("Hardware error from APEI" in x for x in r["log"])
+    assert r["actions"][0]["at"] == 0.0 and r["actions"][0]["via"] == "queue"
+
+
+def test_block_longer_than_64k_is_warned_at_probe():
+    sim = Simulation(hest(ghes(0, "SCI", block=0x20000)), "v5.1", "arm64")
+    assert any("Error status block length is too long: 131072" in x for x in sim.rec.log.items)

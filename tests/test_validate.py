@@ -207,6 +207,7 @@ CASES = {
     "BERT.REGION_EMPTY": ("bert", mutate(BERT, top(boot_error_region_address=0)), None),
     "BERT.REGION_TOO_SHORT": ("bert", mutate(BERT, top(boot_error_region_length=12)), None),
     "BERT.EXTRA_DATA": ("bert", mutate(BERT, top(extra_data="00112233")), None),
+    "BERT.REGION_WALK": ("bert", "region", None),
     "EINJ.COUNT_MISMATCH": ("einj", mutate(EINJ, top(injection_entry_count=12)), None),
     "ERST.COUNT_MISMATCH": ("erst", mutate(ERST, top(instruction_entry_count=3)), None),
     "EINJ.HEADER_SIZE": ("einj", mutate(EINJ, top(injection_header_size=16)), None),
@@ -256,10 +257,22 @@ CASES = {
 }
 
 
+def _region_case():
+    """A BERT whose region holds a good block, then one whose data_length runs past the region."""
+    good = build("estatus", BLOCK)
+    bad = bytearray(good)
+    bad[12:16] = (4000).to_bytes(4, "little")
+    region = good + bytes(bad)
+    return build("bert", mutate(BERT, top(boot_error_region_length=len(region)))), region
+
+
 def _input(case):
     kind, spec, target = case
+    if spec == "region":
+        data, region = _region_case()
+        return kind, data, target, region
     data = spec() if callable(spec) else build(kind, spec)
-    return kind, data, target
+    return kind, data, target, None
 
 
 def test_every_rule_has_a_case():
@@ -268,8 +281,8 @@ def test_every_rule_has_a_case():
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_rule_fires(rule_id):
-    kind, data, target = _input(CASES[rule_id])
-    findings = validate_bytes(data, "t", target)
+    kind, data, target, region = _input(CASES[rule_id])
+    findings = validate_bytes(data, "t", target, region=region)
     hits = [f for f in findings if f.rule == rule_id]
     assert hits, [(f.rule, f.message) for f in findings]
     for f in hits:
@@ -327,6 +340,10 @@ def test_bert_region_is_checked_as_status_blocks():
     findings = validate_bytes(bert, "t", region=region)
     assert [(f.rule, f.path) for f in findings if f.rule.startswith("ESTATUS")] == \
         [("ESTATUS.SEVERITY_RESERVED", "region.blocks[0].error_severity")]
+    assert not [f for f in findings if f.rule == "BERT.REGION_WALK"]      # the walk itself is fine
+    data, region = _region_case()
+    [walk] = [f for f in validate_bytes(data, "t", region=region) if f.rule == "BERT.REGION_WALK"]
+    assert walk.path == "region.blocks[1]" and "Truncated status block" in walk.message
 
 
 def test_offsets_point_at_the_field():

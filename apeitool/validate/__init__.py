@@ -29,12 +29,13 @@ def _arches_for(kind: str, model: Optional[dict], target: Optional[str]):
 
 
 def validate_decoded(decoded, target: Optional[str] = None, region: Optional[bytes] = None) -> List[Finding]:
-    region_blocks = None
+    region_blocks = region_lines = None
     if region is not None and decoded.kind == "bert":
         from ..cper.bert import walk_region
-        _lines, region_blocks = walk_region(region, decoded.model["boot_error_region_length"])
+        region_lines, region_blocks = walk_region(region, decoded.model["boot_error_region_length"])
     ctx = Context(decoded.kind, decoded.model, decoded.data, decoded.warnings,
                   _arches_for(decoded.kind, decoded.model, target), decoded, region_blocks)
+    ctx.region_lines = region_lines
     return run(ctx, target, decoded.label)
 
 

@@ -71,6 +71,7 @@ class Context:
         self.decoded = decoded
         self.region_blocks = region_blocks   # a BERT's boot error region, decoded, when given
         self.structure_error = structure_error  # the DecodeError that stopped the body decode
+        self.region_lines = None                # what bert.c logs walking the region
         self._offsets = None
 
     @property

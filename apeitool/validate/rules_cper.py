@@ -135,6 +135,20 @@ def trailing(ctx):
 
 # -- error status blocks (GHES blocks, BERT regions) -------------------------------------------------
 
+@rule("BERT.REGION_WALK", "error", "the boot error region's walk stops at a broken block",
+      "ACPI 6.5 §18.3.1; fwts BERTBootErrorRegionRawDataOffset, BERTBootErrorRegionRawDatalength, "
+      "BERTBootErrorRegionDatalength; Linux drivers/acpi/apei/bert.c", ("bert",))
+def region_walk(ctx):
+    """Given the region (--region), it is walked as bert.c walks it: a block longer than what is left
+    of the region, or one failing cper_estatus_check, ends the walk there and nothing after it is
+    reported."""
+    from ..cper.estatus import estatus_len
+    for line in ctx.region_lines or ():
+        if "[Firmware Bug]" in line:
+            blocks = ctx.region_blocks or []
+            pos = sum(max(estatus_len(b), 20 + b["data_length"]) for b in blocks)
+            yield f"region.blocks[{len(blocks)}]", f"region offset 0x{pos:X}: {line}", None
+
 @rule("ESTATUS.RAW_DATA", "error", "raw data overlaps the entries or runs past the block",
       "ACPI 6.5 §18.3.2.7.1 (raw data follows the entries); fwts BERTBootErrorRegionRawDataOffset, "
       "BERTBootErrorRegionRawDatalength", ESTATUS)
