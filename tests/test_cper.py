@@ -13,7 +13,6 @@ from apeitool.cper import build_document, decode_document
 from apeitool.cper.estatus import build_block
 from apeitool.errors import ApeiError, DecodeError, SpecError
 from apeitool.render import kernel
-from apeitool.schemas.layout import Array, Bits, Enum, Guid, Hex, Int, Layout, Text
 from apeitool.schemas.sections import BODIES
 
 QEMU_BLOCK = bytes.fromhex(
@@ -188,51 +187,12 @@ def test_validation_bits_derived_from_given_fields():
 
 # -- random specs of every section type --------------------------------------------------------
 
-def _value(t, draw):
-    if isinstance(t, Layout):
-        return {n: _value(ft, draw) for n, ft, _v in t.fields}
-    if isinstance(t, Array):
-        return [_value(t.item, draw) for _ in range(t.n)]
-    if isinstance(t, (Guid,)):
-        return str(__import__("uuid").UUID(int=draw(st.integers(0, (1 << 128) - 1))))
-    if isinstance(t, Text):
-        return draw(st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=t.size))
-    if isinstance(t, Hex):
-        return draw(st.binary(min_size=t.size, max_size=t.size)).hex()
-    if isinstance(t, (Bits, Enum)):
-        return draw(st.integers(0, (1 << (8 * t.size)) - 1))
-    if isinstance(t, Int):
-        return draw(st.integers(0, (1 << (8 * t.size)) - 1))
-    raise AssertionError(t)
-
-
 @st.composite
 def section_specs(draw):
+    """A body of a random section type, from apeitool.gen with a random source hypothesis drives."""
+    from apeitool.gen import section_body
     key = draw(st.sampled_from(sorted(BODIES)))
-    body_def = BODIES[key]
-    body = _value(body_def.layout, draw)
-    for part in body_def.parts:
-        if part.layout is not None:
-            items = []
-            for _ in range(draw(st.integers(0, 3))):
-                item = _value(part.layout, draw)
-                if part.blob_after:
-                    item[part.blob_after] = draw(st.binary(max_size=40)).hex()
-                    item.pop(part.blob_size_field)
-                items.append(item)
-            body[part.name] = items
-            if part.count_field:
-                head, _, rest = part.count_field.partition(".")
-                if rest:   # a count inside a bit field: give the other bits, derive the count
-                    body[head] = {"lapic_id": draw(st.booleans()), "cpuid": draw(st.booleans())}
-                else:
-                    body.pop(head)
-            else:          # PCI component: memory_number + io_number register pairs
-                body["memory_number"], body["io_number"] = 0, len(items)
-        else:
-            body[part.name] = draw(st.binary(max_size=60)).hex()
-            body.pop(part.length_field, None)
-    return key, body
+    return key, section_body(key, draw(st.randoms(use_true_random=False)))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

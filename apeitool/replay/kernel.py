@@ -17,7 +17,7 @@ from typing import Dict, List, Optional
 
 from .firmware import Firmware, FwSource
 from .memory import PAGE, PhysMem
-from .records import estatus_ok, plan, sev_int
+from .records import estatus_ok, plan
 
 GHES_SEV_NO, GHES_SEV_CORRECTED, GHES_SEV_RECOVERABLE, GHES_SEV_PANIC = 0, 1, 2, 3
 ESTATUS_MAX_SIZE = 65536

@@ -2,7 +2,7 @@
 repeat the same bytes, so the checks and the section walk are remembered (bounded)."""
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 from ..cper.estatus import decode_block, estatus_check
 from ..guids import SECTION_KEY_BY_GUID
