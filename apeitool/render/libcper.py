@@ -7,6 +7,7 @@ in the README. The "message" strings libcper marks unstable are produced but not
 from __future__ import annotations
 
 import base64
+import struct
 
 from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
 from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES
@@ -501,8 +502,120 @@ def _nvidia(b):
     return "A NVIDIA Error occurred", out
 
 
+# -- IA32/X64 (UEFI N.2.4.2) -------------------------------------------------------------------
+
+IA32_CHECK_NAMES = ["Cache Check Error", "TLB Check Error", "Bus Check Error", "MS Check Error"]
+IA32_TRANSACTIONS = ["Instruction", "Data Access", "Generic"]
+IA32_OPERATIONS = ["Generic Error", "Generic Read", "Generic Write", "Data Read", "Data Write",
+                   "Instruction Fetch", "Prefetch", "Eviction", "Snoop"]
+IA32_PARTICIPATION = ["Local processor originated request", "Local processor responded to request",
+                      "Local processor observed", "Generic"]
+IA32_ADDRESS_SPACES = ["Memory Access", "Reserved", "I/O", "Other Transaction"]
+IA32_MS_ERRORS = ["No Error", "Unclassified", "Microcode ROM Parity Error", "External Error", "FRC Error",
+                  "Internal Unclassified"]
+IA32_CONTEXTS = ["Unclassified Data", "MSR Registers", "32-bit Mode Execution Context",
+                 "64-bit Mode Execution Context", "FXSave Context", "32-bit Mode Debug Registers",
+                 "64-bit Mode Debug Registers", "Memory Mapper Registers"]
+# register state of context types 2 and 3 (packed EFI_CONTEXT_IA32/X64_REGISTER_STATE)
+IA32_REGS = struct.Struct("<8I6H2I5I2I2I2H")
+X64_REGS = struct.Struct("<16Q6HI8Q2Q2Q2H")
+_CHECK_BOOLS = ["processorContextCorrupt", "uncorrected", "preciseIP", "restartableIP", "overflow"]
+
+
+def _bit(v: int, n: int) -> bool:
+    return bool(v >> n & 1)
+
+
+def _ia32_check(kind: int, ci: int) -> dict:
+    """Check information of a cache/TLB (0/1), bus (2) or MS (3) check: its own 16 validation bits."""
+    valid = ci & 0xFFFF
+    out = {}
+    if kind == 3:
+        if _bit(valid, 0):
+            out["errorType"] = pair(ci >> 16 & 7, IA32_MS_ERRORS, "Unknown (Processor Specific)")
+        for i, name in enumerate(_CHECK_BOOLS):
+            if _bit(valid, i + 1):
+                out[name] = _bit(ci, 19 + i)
+        return out
+    if _bit(valid, 0):
+        out["transactionType"] = pair(ci >> 16 & 3, IA32_TRANSACTIONS)
+    if _bit(valid, 1):
+        out["operation"] = pair(ci >> 18 & 0xF, IA32_OPERATIONS)
+    if _bit(valid, 2):
+        out["level"] = ci >> 22 & 7
+    for i, name in enumerate(_CHECK_BOOLS):
+        if _bit(valid, i + 3):
+            out[name] = _bit(ci, 25 + i)
+    if kind == 2:
+        if _bit(valid, 9):
+            out["timedOut"] = _bit(ci, 32)
+        if _bit(valid, 8):
+            out["participationType"] = pair(ci >> 30 & 3, IA32_PARTICIPATION, "Unknown")
+        if _bit(valid, 10):
+            out["addressSpace"] = pair(ci >> 33 & 3, IA32_ADDRESS_SPACES, "Unknown")
+    return out
+
+
+def _ia32_registers(kind: int, raw: bytes):
+    if kind == 2 and len(raw) >= IA32_REGS.size:
+        v = IA32_REGS.unpack_from(raw)
+        names = ["eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "cs", "ds", "ss", "es", "fs", "gs",
+                 "eflags", "eip", "cr0", "cr1", "cr2", "cr3", "cr4"]
+        out = dict(zip(names, v[:21]))
+        out.update({"gdtr": v[21] + (v[22] << 32), "idtr": v[23] + (v[24] << 32), "ldtr": v[25], "tr": v[26]})
+        return out
+    if kind == 3 and len(raw) >= X64_REGS.size:
+        v = X64_REGS.unpack_from(raw)
+        names = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp"] + [f"r{i}" for i in range(8, 16)] + \
+            ["cs", "ds", "ss", "es", "fs", "gs"]
+        out = dict(zip(names, v[:22]))           # v[22] is the reserved dword
+        out.update(zip(["rflags", "eip", "cr0", "cr1", "cr2", "cr3", "cr4", "cr8", "gdtr_0", "gdtr_1", "idtr_0",
+                        "idtr_1", "ldtr", "tr"], v[23:]))
+        return out
+    if kind in (2, 3):
+        return None
+    return {"data": base64.b64encode(raw).decode()}
+
+
+def _ia32x64(b):
+    from ..guids import IA32X64_CHECK_TYPES
+    vb = b["validation_bits"]
+    out = {"processorErrorInfoNum": vb["error_info_count"], "processorContextInfoNum": vb["context_count"]}
+    if vb["lapic_id"]:
+        out["localAPICID"] = b["lapic_id"]
+    if vb["cpuid"]:
+        eax, ebx, ecx, edx = struct.unpack_from("<4Q", bytes.fromhex(b["cpuid"]))
+        out["cpuidInfo"] = {"eax": eax, "ebx": ebx, "ecx": ecx, "edx": edx}
+    guids = [g for g, _t in IA32X64_CHECK_TYPES.values()]
+    infos = []
+    for e in b["error_info"]:
+        kind = guids.index(e["error_type"]) if e["error_type"] in guids else None
+        info = {"type": {"guid": e["error_type"], "name": IA32_CHECK_NAMES[kind] if kind is not None else "Unknown"}}
+        v = e["validation_bits"]
+        if _bit(v, 0) and kind is not None:
+            info["checkInfo"] = _ia32_check(kind, e["check_info"])
+        for bit, src, dst in [(1, "target_id", "targetAddressID"), (2, "requestor_id", "requestorID"),
+                              (3, "responder_id", "responderID"), (4, "instruction_ip", "instructionPointer")]:
+            if _bit(v, bit):
+                info[dst] = e[src]
+        infos.append(info)
+    out["processorErrorInfo"] = infos
+    contexts = []
+    for c in b["context"]:
+        item = {"registerContextType": pair(c["register_type"], IA32_CONTEXTS),
+                "registerArraySize": c["array_size"], "msrAddress": c["msr_address"],
+                "mmRegisterAddress": c["mm_register_address"]}
+        regs = _ia32_registers(c["register_type"], bytes.fromhex(c["register_array"]))
+        if regs is not None:
+            item["registerArray"] = regs
+        contexts.append(item)
+    out["processorContextInfo"] = contexts
+    return "An IA32/x64 Processor Error occurred", out
+
+
 SECTION_RENDERERS = {
     "processor_generic": _generic,
+    "ia32x64": _ia32x64,
     "platform_memory": _memory,
     "platform_memory2": _memory2,
     "firmware_error_record": _firmware,
