@@ -613,9 +613,158 @@ def _ia32x64(b):
     return "An IA32/x64 Processor Error occurred", out
 
 
+# -- ARM (UEFI N.2.4.4) ---------------------------------------------------------------------------
+
+ARM_INFO_TYPES = {1: "Cache Error", 2: "TLB Error", 4: "Bus Error", 8: "Micro-Architectural Error"}
+ARM_CACHE, ARM_TLB, ARM_BUS = 1, 2, 4
+ARM_TRANSACTIONS = ["Instruction", "Data Access", "Generic"]
+ARM_CACHE_BUS_OPERATIONS = ["Generic Error", "Generic Read", "Generic Write", "Data Read", "Data Write",
+                            "Instruction Fetch", "Prefetch", "Eviction", "Snooping", "Snooped", "Management"]
+ARM_TLB_OPERATIONS = ["Generic Error", "Generic Read", "Generic Write", "Data Read", "Data Write",
+                      "Instruction Fetch", "Prefetch", "Local Management Operation",
+                      "External Management Operation"]
+ARM_PARTICIPATION = ["Local Processor Originated Request", "Local Processor Responded to Request",
+                     "Local Processor Observed", "Generic"]
+ARM_ADDRESS_SPACES = {0: "External Memory Access", 1: "Internal Memory Access", 3: "Device Memory Access"}
+ARM_CONTEXTS = ["AArch32 General Purpose Registers", "AArch32 EL1 Context Registers",
+                "AArch32 EL2 Context Registers", "AArch32 Secure Context Registers",
+                "AArch64 General Purpose Registers", "AArch64 EL1 Context Registers",
+                "AArch64 EL2 Context Registers", "AArch64 EL3 Context Registers",
+                "Miscellaneous System Register Structure"]
+# register names per context type, and the width of each register (the arrays are packed)
+ARM_REGISTERS = {
+    0: (4, [f"r{i}" for i in range(13)] + ["r13_sp", "r14_lr", "r15_pc"]),
+    1: (4, ["dfar", "dfsr", "ifar", "isr", "mair0", "mair1", "midr", "mpidr", "nmrr", "prrr", "sctlr_ns", "spsr",
+            "spsr_abt", "spsr_fiq", "spsr_irq", "spsr_svc", "spsr_und", "tpidrprw", "tpidruro", "tpidrurw",
+            "ttbcr", "ttbr0", "ttbr1", "dacr"]),
+    2: (4, ["elr_hyp", "hamair0", "hamair1", "hcr", "hcr2", "hdfar", "hifar", "hpfar", "hsr", "htcr", "htpidr",
+            "httbr", "spsr_hyp", "vtcr", "vttbr", "dacr32_el2"]),
+    3: (4, ["sctlr_s", "spsr_mon"]),
+    4: (8, [f"x{i}" for i in range(31)] + ["sp"]),
+    5: (8, ["elr_el1", "esr_el1", "far_el1", "isr_el1", "mair_el1", "midr_el1", "mpidr_el1", "sctlr_el1", "sp_el0",
+            "sp_el1", "spsr_el1", "tcr_el1", "tpidr_el0", "tpidr_el1", "tpidrro_el0", "ttbr0_el1", "ttbr1_el1"]),
+    6: (8, ["elr_el2", "esr_el2", "far_el2", "hacr_el2", "hcr_el2", "hpfar_el2", "mair_el2", "sctlr_el2",
+            "sp_el2", "spsr_el2", "tcr_el2", "tpidr_el2", "ttbr0_el2", "vtcr_el2", "vttbr_el2"]),
+    7: (8, ["elr_el3", "esr_el3", "far_el3", "mair_el3", "sctlr_el3", "sp_el3", "spsr_el3", "tcr_el3", "tpidr_el3",
+            "ttbr0_el3"]),
+}
+ARM_MISC = struct.Struct("<HQ")     # MRS encoding (op2:3 crm:4 crn:4 op1:3 o0:1), value
+
+
+class _NotLikeLibcper(Exception):
+    """Where libcper gives up on a section (it then prints the section as unknown bytes)."""
+
+
+def _arm_info_detail(kind: int, info: int) -> dict:
+    valid = info & 0xFFFF
+    out = {}
+    if _bit(valid, 0):
+        out["transactionType"] = pair(info >> 16 & 3, ARM_TRANSACTIONS)
+    if _bit(valid, 1):
+        op = info >> 18 & 0xF
+        if kind == ARM_BUS:
+            out["operation"] = pair(op, ARM_CACHE_BUS_OPERATIONS[:7])     # libcper looks at 7 names
+        else:
+            out["operation"] = pair(op, ARM_CACHE_BUS_OPERATIONS if kind == ARM_CACHE else ARM_TLB_OPERATIONS)
+    if _bit(valid, 2):
+        out["level"] = info >> 22 & 7
+    for i, name in enumerate(["processorContextCorrupt", "corrected", "precisePC", "restartablePC"]):
+        if _bit(valid, i + 3):
+            out[name] = _bit(info, 25 + i)
+    if kind == ARM_BUS:
+        if _bit(valid, 7):
+            out["participationType"] = pair(info >> 29 & 3, ARM_PARTICIPATION, "Unknown")
+        if _bit(valid, 8):
+            out["timedOut"] = _bit(info, 31)
+        if _bit(valid, 9):
+            out["addressSpace"] = pair(info >> 32 & 3, ARM_ADDRESS_SPACES, "Unknown")
+        if _bit(valid, 10):
+            out["memoryAttributes"] = info >> 34 & 0x1FF       # bits 42:34
+        if _bit(valid, 8):      # libcper gates the access mode on the time-out bit
+            mode = info >> 43 & 1
+            out["accessMode"] = {"value": mode, "name": "Secure" if mode == 0 else "Normal"}
+        return {"busError": out}
+    return {"cacheError" if kind == ARM_CACHE else "tlbError": out}
+
+
+def _arm_error_info(e: dict) -> dict:
+    v = e["validation_bits"]
+    out = {"version": e["version"], "length": e["length"], "errorType": pair(e["type"], ARM_INFO_TYPES)}
+    if _bit(v, 0):
+        out["multipleError"] = {"value": e["multiple_error"],
+                                "type": "Single Error" if e["multiple_error"] < 1 else "Multiple Errors"}
+    if _bit(v, 1):
+        from ..schemas.sections import ARM_ERROR_INFO
+        flags = ARM_ERROR_INFO.field_int("flags", e["flags"])
+        out["flags"] = {n: _bit(flags, i) for i, n in enumerate(["firstErrorCaptured", "lastErrorCaptured",
+                                                                  "propagated", "overflow"])}
+    if _bit(v, 2) and e["type"] in (ARM_CACHE, ARM_TLB, ARM_BUS):
+        out["errorInformation"] = _arm_info_detail(e["type"], e["error_info"])
+    if _bit(v, 3):
+        out["virtualFaultAddress"] = e["virtual_fault_address"]
+    if _bit(v, 4):
+        out["physicalFaultAddress"] = e["physical_fault_address"]
+    return out
+
+
+def _arm_context(c: dict) -> dict:
+    raw = bytes.fromhex(c["register_array"])
+    kind = c["register_context_type"]
+    out = {"version": c["version"], "registerContextType": pair(kind, ARM_CONTEXTS),
+           "registerArraySize": c["register_array_size"]}
+    if kind in ARM_REGISTERS:
+        width, names = ARM_REGISTERS[kind]
+        if len(raw) < width * len(names):
+            raise _NotLikeLibcper()
+        values = struct.unpack_from(f"<{len(names)}{'I' if width == 4 else 'Q'}", raw)
+        out["registerArray"] = dict(zip(names, values))
+    elif kind == 8:
+        if len(raw) < ARM_MISC.size:
+            raise _NotLikeLibcper()
+        enc, value = ARM_MISC.unpack_from(raw)
+        out["registerArray"] = {"mrsEncoding": {"op2": enc & 7, "crm": enc >> 3 & 0xF, "crn": enc >> 7 & 0xF,
+                                                "op1": enc >> 11 & 7, "o0": enc >> 14 & 1}, "value": value}
+    else:
+        out["registerArray"] = {"data": base64.b64encode(raw).decode()}
+    return out
+
+
+def _arm(b):
+    from ..schemas.sections import ARM, ARM_CONTEXT, ARM_ERROR_INFO
+    v = b["validation_bits"]
+    out = {"errorInfoNum": b["error_info_num"], "contextInfoNum": b["context_info_num"],
+           "sectionLength": b["section_length"]}
+    if _bit(v, 1):
+        level = b["error_affinity_level"] | b["reserved"] << 8
+        out["errorAffinity"] = {"value": level, "type": "Vendor Defined" if level < 4 else "Reserved"}
+    if _bit(v, 0):
+        out["mpidrEl1"] = b["mpidr"]
+        out["affinity3"] = (b["mpidr"] & 0xFF00000000) >> 32
+    out["midrEl1"] = b["midr"]
+    if _bit(v, 2):
+        out["running"] = bool(b["running_state"] & 1)
+    if not b["running_state"] >> 31:
+        out["psciState"] = b["psci_state"]
+    try:
+        out["errorInfo"] = [_arm_error_info(e) for e in b["error_info"]]
+        out["contextInfo"] = [_arm_context(c) for c in b["context"]]
+    except _NotLikeLibcper:
+        return None
+    if _bit(v, 3):
+        used = ARM.size + ARM_ERROR_INFO.size * len(b["error_info"]) + sum(
+            ARM_CONTEXT.size + len(c["register_array"]) // 2 for c in b["context"])
+        rest = bytes.fromhex(b.get("extra", ""))
+        if used < b["section_length"]:
+            if b["section_length"] - used > len(rest):
+                return None
+            out["vendorSpecificInfo"] = {"data": base64.b64encode(rest[:b["section_length"] - used]).decode()}
+    return "An ARM Processor Error occurred", out
+
+
 SECTION_RENDERERS = {
     "processor_generic": _generic,
     "ia32x64": _ia32x64,
+    "arm": _arm,
     "platform_memory": _memory,
     "platform_memory2": _memory2,
     "firmware_error_record": _firmware,
