@@ -71,7 +71,7 @@ def _decode(body: Body, data: bytes, path: str) -> dict:
                 items.append(entry)
             out[part.name] = items
         else:
-            size = part.length(out)
+            size = n - pos if part.rest else part.length(out)
             if size < 0 or size > n - pos:
                 raise DecodeError(f"{part.length_field} gives {part.name} {size} bytes but "
                                   f"{n - pos} remain", offset=pos, field=f"{path}.{part.length_field}")

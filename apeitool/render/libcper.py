@@ -11,6 +11,7 @@ import struct
 
 from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
 from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES
+from ..schemas.layout import guid_str
 from ..schemas.values import parse_int
 
 # libcper's readable names for section types (its section_definitions table)
@@ -191,6 +192,9 @@ def section(sec: dict) -> dict:
     body = sec.get("body")
     if body is None:
         return {"Unknown": {"data": ""}}
+    if key in RAW_RENDERERS:
+        message, render = RAW_RENDERERS[key]
+        return {"message": message, SECTION_NAMES[key][0]: render(build_body(d["section_type"], body))}
     fn = SECTION_RENDERERS.get(key)
     if fn is not None and "data" not in body:
         result = fn(body)
@@ -759,6 +763,133 @@ def _arm(b):
                 return None
             out["vendorSpecificInfo"] = {"data": base64.b64encode(rest[:b["section_length"] - used]).decode()}
     return "An ARM Processor Error occurred", out
+
+
+# -- Arm RAS node (Arm DEN0085), rendered from the section's bytes as libcper walks them ----------------
+
+RAS_COMPONENTS = ["ProcessorErrorNode", "MemoryErrorNode", "SMMUErrorNode", "VendorDefinedErrorNode",
+                  "GICErrorNode", "PciExpressErrorNode", "ProxyErrorNode"]
+RAS_IP_INSTANCE_FORMATS = ["PE", "SystemPhysicalAddress", "LocalAddressIdentifier", "SocSpecificIpIdentifier"]
+RAS_IP_TYPE_FORMATS = ["PE", "SMMU_IIDR", "GIC_IIDR", "PIDR"]
+RAS_SCOPES = ["SystemPhysicalAddressSpace", "LocalAddressSpace"]
+RAS_MPAM_PARTID = "ebb45182-fb03-4bf9-9aca-8613709fd789"   # key/value pair holding an MPAM PARTID
+RAS_NODE, RAS_SYNDROME, RAS_AUX, RAS_CONTEXT, RAS_REGISTER, RAS_KVP = 80, 72, 16, 16, 16, 24
+
+
+def _dict(value: int, names) -> dict:
+    out = {"raw": value}
+    if value < len(names):
+        out["value"] = names[value]
+    return out
+
+
+def _hex64(v: int) -> str:
+    return f"0x{v:016X}"
+
+
+def _u(raw: bytes, off: int, size: int) -> int:
+    return int.from_bytes(raw[off:off + size], "little")
+
+
+def _printable(raw: bytes):
+    """libcper's add_untrusted_string: up to the first NUL; left out if anything is not printable."""
+    text = raw.split(b"\0", 1)[0]
+    return text.decode("ascii") if all(0x20 <= c < 0x7F for c in text) else None
+
+
+def _arm_ras(raw: bytes) -> dict:
+    n = len(raw)
+    if n < RAS_NODE:
+        return {}
+    count, syn_off, aux_off = _u(raw, 8, 4), _u(raw, 12, 2), _u(raw, 14, 2)
+    if count * RAS_SYNDROME > (n - syn_off) % (1 << 32) or _u(raw, 0, 4) != 1 or syn_off < RAS_NODE \
+            or syn_off >= n or aux_off and aux_off >= n:
+        return {}
+    out = {"revision": 1, "componentType": _dict(raw[4], RAS_COMPONENTS), "errorSyndromeArrayNumEntries": count,
+           "ipInstanceFormat": _dict(raw[16], RAS_IP_INSTANCE_FORMATS)}
+    inst = {}
+    if raw[16] == 0:
+        inst["mpidrEl1"] = _hex64(_u(raw, 24, 8))
+    elif raw[16] == 1:
+        inst["systemPhysicalAddress"] = _hex64(_u(raw, 24, 8))
+    elif raw[16] == 2:
+        inst.update(localAddressIdentifier=_hex64(_u(raw, 24, 8)), baseAddress=_hex64(_u(raw, 32, 8)))
+    elif raw[16] == 3:
+        inst["socSpecificIpIdentifier"] = "<OpaqueData>"
+    out["ipInstance"] = inst
+    out["ipTypeFormat"] = _dict(raw[17], RAS_IP_TYPE_FORMATS)
+    ip = {}
+    if raw[17] == 0:
+        ip.update(midrEl1=_hex64(_u(raw, 40, 8)), revidrEl1=_hex64(_u(raw, 48, 8)), aidrEl1=_hex64(_u(raw, 56, 8)))
+    elif raw[17] == 1:
+        ip.update(iidr=f"0x{_u(raw, 40, 4):08X}", aidr=f"0x{_u(raw, 44, 4):08X}")
+    elif raw[17] == 2:
+        ip.update({f"pidr{i}": f"0x{raw[40 + k]:02X}" for k, i in enumerate((3, 2, 1, 0, 7, 6, 5, 4))})
+    out["ipType"] = ip
+    user = _printable(raw[64:80])
+    if user is not None:
+        out["userData"] = user
+    syndromes = []
+    for i in range(count):
+        p = syn_off + i * RAS_SYNDROME
+        rev = raw[p + 4]
+        d = {"errorRecordIndex": _u(raw, p, 4), "rasExtensionRevisionField": rev >> 4 & 0xF,
+             "rasExtensionArchVersion": rev & 0xF}
+        regs = ["errorRecordFeatureRegister", "errorRecordControlRegister", "errorRecordPrimaryStatusRegister",
+                "errorRecordAddressRegister", "errorRecordMiscRegister0", "errorRecordMiscRegister1"]
+        regs += ["errorRecordMiscRegister2", "errorRecordMiscRegister3"] if rev else []
+        for k, name in enumerate(regs):
+            d[name] = _hex64(_u(raw, p + 8 + 8 * k, 8))
+        syndromes.append(d)
+    out["errorSyndromes"] = syndromes
+    aux = _arm_ras_aux(raw, aux_off, count)
+    if aux is not None:
+        out["auxData"] = aux
+    return out
+
+
+def _arm_ras_aux(raw: bytes, off: int, count: int):
+    if not off or off < RAS_NODE + count * RAS_SYNDROME or len(raw) - off < RAS_AUX:
+        return None
+    a = raw[off:]
+    version, contexts_n, size, kv_off, kv_n = a[0], _u(a, 2, 2), _u(a, 4, 4), _u(a, 8, 4), _u(a, 12, 2)
+    kv_ok = kv_n == 0 and kv_off == size or kv_off < size
+    if not (version == 1 and size <= len(a) and size >= RAS_AUX and kv_ok and kv_off >= RAS_AUX):
+        return None
+    out = {"version": version}
+    contexts, cursor, remaining = [], RAS_AUX, size - RAS_AUX
+    for _ in range(contexts_n):
+        if remaining < RAS_CONTEXT:
+            return out
+        length, flags, regs_n, asid = _u(a, cursor, 4), a[cursor + 4], _u(a, cursor + 6, 2), _u(a, cursor + 8, 4)
+        needed = RAS_CONTEXT + regs_n * RAS_REGISTER
+        if length < RAS_CONTEXT or length < needed or needed > remaining or cursor + length > kv_off:
+            return out
+        scope = flags & 1
+        ctx = {"flags": {"addressSpaceIdentifierScope": RAS_SCOPES[scope]}}
+        if scope == 1:
+            ctx["addressSpaceIdentifier"] = asid
+        base = cursor + RAS_CONTEXT
+        ctx["registers"] = [{"address": _hex64(_u(a, base + 16 * r, 8)), "value": _hex64(_u(a, base + 16 * r + 8, 8))}
+                            for r in range(regs_n)]
+        contexts.append(ctx)
+        cursor += length
+        remaining -= length
+    out["contexts"] = contexts
+    if kv_n * RAS_KVP <= size - kv_off:
+        pairs = []
+        for k in range(kv_n):
+            p = kv_off + k * RAS_KVP
+            key = guid_str(a[p:p + 16])
+            value = _u(a, p + 16, 8)
+            pairs.append({"key": key, "mpamPartId": value & 0xFFFF} if key == RAS_MPAM_PARTID
+                         else {"key": key, "value": _hex64(value)})
+        out["keyValuePairs"] = pairs
+    return out
+
+
+# sections libcper walks from their bytes (also when our layout could not read them)
+RAW_RENDERERS = {"arm_ras": ("ARM RAS error occured", _arm_ras)}
 
 
 SECTION_RENDERERS = {

@@ -284,6 +284,31 @@ NVIDIA = Layout("NVIDIA error section", "NVIDIA (libcper)", [
     ("instance_base", U64),
 ])
 
+# Arm RAS error node section (Arm DEN0085, tables 20-21): an 80-byte node header, then the error
+# syndrome descriptors (72 bytes each) and the auxiliary data (kept as bytes: contexts and
+# key/value pairs that only the libcper renderer walks)
+ARM_RAS_NODE = Layout("Arm RAS error node", "Arm DEN0085 table 20", [
+    ("revision", U32),
+    ("component_type", U8),
+    ("reserved0", U24),
+    ("error_syndrome_count", U32),
+    ("error_syndrome_offset", U16),
+    ("aux_data_offset", U16),
+    ("ip_instance_format", U8),
+    ("ip_type_format", U8),
+    ("reserved1", Hex(6)),
+    ("ip_instance", Hex(16)),
+    ("ip_type", Hex(24)),
+    ("user_data", Text(16)),
+])
+ARM_RAS_SYNDROME = Layout("Arm RAS error record descriptor", "Arm DEN0085 table 21", [
+    ("error_record_index", U32),
+    ("ras_extension_revision", U8),
+    ("reserved", U24),
+    ("err_fr", U64), ("err_ctlr", U64), ("err_status", U64), ("err_addr", U64),
+    ("err_misc0", U64), ("err_misc1", U64), ("err_misc2", U64), ("err_misc3", U64),
+])
+
 
 @dataclass
 class Part:
@@ -298,6 +323,7 @@ class Part:
     blob_after: Optional[str] = None       # each item carries a blob of this many bytes
     blob_len: Optional[Callable[[dict], int]] = None
     blob_size_field: Optional[str] = None
+    rest: bool = False                     # a blob that takes every byte left
 
 
 @dataclass
@@ -354,6 +380,11 @@ BODIES = {b.key: b for b in [
     Body("fru_memory_poison", FRU_MEMORY_POISON, [
         Part("entries", FRU_POISON_DESCRIPTOR, count=lambda h: h["entry_count"],
              count_field="entry_count"),
+    ]),
+    Body("arm_ras", ARM_RAS_NODE, [
+        Part("error_syndromes", ARM_RAS_SYNDROME, count=lambda h: h["error_syndrome_count"],
+             count_field="error_syndrome_count"),
+        Part("aux_data", rest=True),
     ]),
     Body("ampere", AMPERE),
     Body("nvidia", NVIDIA, [
