@@ -256,3 +256,18 @@ def test_api_iterates_records_lazily():
     models = list(apeitool.iter_cper(raw))
     assert len(models) == 3 and models[2][0]["header"]["error_severity"] == "fatal"
     assert apeitool.decode(raw)[0].kind == "cper"
+
+
+def test_nvidia_event_with_a_signed_count_and_empty_contexts_ends():
+    """libcper reads EventContextCount as a signed char (>= 128 never ends its loop) and walks
+    contexts by their CtxSize (0 never advances): where it would spin, the renderer stops."""
+    from apeitool.render import libcper
+    body = bytearray(32 + 3 + 16)
+    body[0], body[1], body[2] = 1, 0xFF, 4                # version 1, count -1, source SWX
+    body[32:35] = bytes([0, 0, 3])                         # info version 0.0, info size 3
+    record = build_document({"records": [{"header": {}, "sections": [
+        {"descriptor": {"section_type": "nvidia_event"}, "body": {"data": body.hex()}}]}]})
+    doc, _ = decode_document(record)
+    out = libcper.document(doc)
+    [ctx] = out["sections"][0]["NvidiaEvent"]["eventContexts"]
+    assert ctx["dataSize"] == 0 and ctx["data"] == {"opaque": ""}

@@ -194,7 +194,11 @@ def section(sec: dict) -> dict:
         return {"Unknown": {"data": ""}}
     if key in RAW_RENDERERS:
         message, render = RAW_RENDERERS[key]
-        return {"message": message, SECTION_NAMES[key][0]: render(build_body(d["section_type"], body))}
+        raw = build_body(d["section_type"], body)
+        ir = render(raw)
+        if ir is not None:
+            return {"message": message, SECTION_NAMES[key][0]: ir}
+        return {"Unknown": {"data": base64.b64encode(raw).decode()}}
     fn = SECTION_RENDERERS.get(key)
     if fn is not None and "data" not in body:
         result = fn(body)
@@ -888,8 +892,171 @@ def _arm_ras_aux(raw: bytes, off: int, count: int):
     return out
 
 
+# -- NVIDIA event section (libcper at the corpus commit), rendered from the bytes --------------------
+
+NV_DEVICES = ["CPU", "GPU", "DPU", "NIC", "SWX", "BMC"]
+NV_INFO_MAJOR = {0: 0, 1: 1}               # CPU info 0.x, GPU info 1.x
+NV_ORIGINATORS = ["Invalid", "Reserved1", "PF_GSP_FW", "VF_GSP_FW", "PF_DRIVER", "VF_DRIVER"]
+NV_GPU_ARCH = {0x16: "Turing", 0x17: "Ampere", 0x18: "Hopper", 0x19: "Ada", 0x1A: "Blackwell",
+               0x1B: "Blackwell2", 0x1C: "Rubin"}
+NV_CTX = 16
+
+
+def _signed8(b: int) -> int:
+    return b - 256 if b >= 128 else b
+
+
+def _mac(v: int) -> str:
+    return ":".join(f"{b:02X}" for b in v.to_bytes(8, "big"))
+
+
+def _nv_context_at(raw: bytes, n: int):
+    """libcper's get_event_context_n: the offset of context n, or None."""
+    end = len(raw)
+    pos = 32
+    if pos + 3 > end:
+        return None
+    info_size = raw[pos + 2]
+    if pos + info_size > end:
+        return None
+    pos += info_size
+    for _ in range(n):
+        if pos + NV_CTX > end or pos + _u(raw, pos, 4) > end:
+            return None
+        pos += _u(raw, pos, 4)
+    return pos if pos + NV_CTX <= end else None
+
+
+def _nv_cpu_info(raw: bytes) -> dict:
+    out = {}
+    if raw[34] < 3 + 29:
+        return out
+    p = 35
+    arch = _u(raw, p + 1, 4)
+    out["SocketNum"] = raw[p]
+    out["Architecture"] = {"hidFam": f"0x{arch & 0xF:02X}", "revision": f"{arch >> 4 & 0xF}.{arch >> 16 & 0xF}",
+                           "chipId": f"0x{arch >> 8 & 0xFF:02X}",
+                           "preSiPlatform": "Silicon" if not arch >> 20 & 0x1F else "PreSilicon",
+                           "errorInjection": bool(arch >> 31 & 1)}
+    for i in range(4):
+        out[f"Ecid{i + 1}"] = f"0x{_u(raw, p + 5 + 4 * i, 4):08X}"
+    out["InstanceBase"] = _hex64(_u(raw, p + 21, 8))
+    return out
+
+
+def _nv_gpu_info(raw: bytes) -> dict:
+    out = {}
+    if raw[34] < 3 + 13:
+        return out
+    p = 35
+    originator = raw[p]
+    out["EventOriginator"] = NV_ORIGINATORS[originator] if originator < len(NV_ORIGINATORS) else "Unknown"
+    out["SourcePartition"] = _u(raw, p + 1, 2)
+    out["SourceSubPartition"] = _u(raw, p + 3, 2)
+    out["Pdi"] = _mac(_u(raw, p + 5, 8))
+    return out
+
+
+def _nv_gpu_context(kind: int, raw: bytes, data: int, size: int) -> dict:
+    out = {}
+    if data + size > len(raw):
+        return out
+    if kind == 0x8000:
+        if size < 192:
+            return out
+        for name, off, n in (("deviceName", 0, 48), ("firmwareVersion", 48, 16), ("pfDriverMicrocodeVersion", 64, 16),
+                             ("pfDriverVersion", 80, 16), ("vfDriverVersion", 96, 16)):
+            text = _printable(raw[data + off:data + off + n])
+            out[name] = text if text is not None else ""
+        out["configuration"] = _hex64(_u(raw, data + 112, 8))
+        out["pdi"] = _mac(_u(raw, data + 120, 8))
+        arch = _u(raw, data + 128, 4)
+        out["architectureId"] = {"raw": f"0x{arch:08X}", "architecture": NV_GPU_ARCH.get(arch >> 24 & 0x3F, "Unknown")}
+        out["hardwareInfoType"] = raw[data + 132]
+        if raw[data + 132] == 0:
+            q = data + 133
+            out["pciInfo"] = {"class": f"0x{raw[q]:02X}", "subclass": f"0x{raw[q + 1]:02X}", "rev": f"0x{raw[q + 2]:02X}",
+                              "vendorId": f"0x{_u(raw, q + 3, 2):04X}", "deviceId": f"0x{_u(raw, q + 5, 2):04X}",
+                              "subsystemVendorId": f"0x{_u(raw, q + 7, 2):04X}",
+                              "subsystemId": f"0x{_u(raw, q + 9, 2):04X}"}
+            for k, name in enumerate(["bar0Start", "bar0Size", "bar1Start", "bar1Size", "bar2Start", "bar2Size"]):
+                out["pciInfo"][name] = _hex64(_u(raw, q + 11 + 8 * k, 8))
+    elif kind == 0x8001:
+        if size < 4:
+            return out
+        out["xidCode"] = _u(raw, data, 4)
+        text = _printable(raw[data + 4:data + 4 + min(size - 4, 236)])
+        out["message"] = text if text is not None else ""
+    elif kind == 0x8002:
+        if size < 16:
+            return out
+        out.update(flags=f"0x{raw[data]:02X}", recoveryAction=_u(raw, data + 4, 2),
+                   diagnosticFlow=_u(raw, data + 6, 2))
+    return out
+
+
+def _nv_values(kind: int, raw: bytes, data: int, size: int) -> dict:
+    """Context data types 1-4: arrays of 64/32-bit keys and values (count kept to a byte, as libcper)."""
+    if data + size > len(raw):
+        return {}
+    width, keyed, name = {1: (8, True, "keyValArray64"), 2: (4, True, "keyValArray32"),
+                          3: (8, False, "valArray64"), 4: (4, False, "valArray32")}[kind]
+    step = width * (2 if keyed else 1)
+    bits = width * 8
+    items = []
+    for i in range((size // step) & 0xFF):
+        p = data + i * step
+        fmt = (lambda v: _hex64(v)) if width == 8 else (lambda v: f"0x{v:08X}")
+        if keyed:
+            items.append({f"key{bits}": fmt(_u(raw, p, width)), f"val{bits}": fmt(_u(raw, p + width, width))})
+        else:
+            items.append({f"val{bits}": fmt(_u(raw, p, width))})
+    return {name: items}
+
+
+def _nvidia_event(raw: bytes):
+    if len(raw) < 35 or _signed8(raw[0]) != 1:
+        return None
+    count, device, subtype = _signed8(raw[1]), _signed8(raw[2]), raw[2]
+    header = {}
+    sig = _printable(raw[16:32])
+    header["signature"] = sig if sig else ""
+    header["version"] = 1
+    header["sourceDeviceType"] = NV_DEVICES[subtype] if subtype < len(NV_DEVICES) else "Unknown"
+    header["type"] = f"0x{_u(raw, 4, 2):04X}"
+    header["subtype"] = f"0x{_u(raw, 6, 2):04X}"
+    if _u(raw, 8, 8):
+        header["linkId"] = _hex64(_u(raw, 8, 8))
+    major, minor = raw[33], raw[32]
+    info = {"version": f"{major}.{minor}"}
+    if device in NV_INFO_MAJOR and major == NV_INFO_MAJOR[device]:
+        info["cpu" if device == 0 else "gpu"] = _nv_cpu_info(raw) if device == 0 else _nv_gpu_info(raw)
+    contexts = []
+    n, last = 0, None
+    while count < 0 or n < count:      # libcper reads the count as a signed char: >= 128 never ends there
+        pos = _nv_context_at(raw, n)
+        n += 1
+        if pos is None or count < 0 and (pos == last or n > 256):
+            break                      # (where libcper would spin for ever, we stop)
+        last = pos
+        kind, size = _u(raw, pos + 8, 2), _u(raw, pos + 12, 4)
+        ctx = {"version": _u(raw, pos + 4, 2), "dataFormatType": f"0x{kind:04X}",
+               "dataFormatVersion": _u(raw, pos + 10, 2), "dataSize": size}
+        data = pos + NV_CTX
+        if device == 1 and kind in (0x8000, 0x8001, 0x8002):
+            key = {0x8000: "gpuInitMetadata", 0x8001: "gpuLegacyXid", 0x8002: "gpuRecommendedActions"}[kind]
+            ctx["data"] = {key: _nv_gpu_context(kind, raw, data, size)}
+        elif kind in (1, 2, 3, 4):
+            ctx["data"] = {f"type{kind}": _nv_values(kind, raw, data, size)}
+        else:
+            ctx["data"] = {"opaque": raw[data:data + size].hex() if data + size <= len(raw) else {}}
+        contexts.append(ctx)
+    return {"eventHeader": header, "eventInfo": info, "eventContexts": contexts}
+
+
 # sections libcper walks from their bytes (also when our layout could not read them)
-RAW_RENDERERS = {"arm_ras": ("ARM RAS error occured", _arm_ras)}
+RAW_RENDERERS = {"arm_ras": ("ARM RAS error occured", _arm_ras),
+                 "nvidia_event": ("An Nvidia Event occurred", _nvidia_event)}
 
 
 SECTION_RENDERERS = {
