@@ -271,3 +271,90 @@ def test_nvidia_event_with_a_signed_count_and_empty_contexts_ends():
     out = libcper.document(doc)
     [ctx] = out["sections"][0]["NvidiaEvent"]["eventContexts"]
     assert ctx["dataSize"] == 0 and ctx["data"] == {"opaque": ""}
+
+
+def _pcie_record(capability: bytes, aer: bytes, class_code=0x010802, port_type=4):
+    body = {"validation_bits": 0xFF, "port_type": port_type,
+            "version": {"minor": 0x10, "major": 0x02}, "command": 0, "status": 0,
+            "device_id": {"vendor_id": 0x8086, "device_id": 0x1234, "class_code": class_code,
+                          "function": 1, "device": 2, "segment": 0x1234, "primary_bus": 3,
+                          "secondary_bus": 4, "slot": 0x1FF8},
+            "serial_number": 7, "bridge": {"secondary_status": 0, "control": 0},
+            "capability": capability.hex(), "aer_info": aer.hex()}
+    return build_document({"records": [{"header": {}, "sections": [
+        {"descriptor": {"section_type": "pcie"}, "body": body}]}]})
+
+
+def _libcper_pcie(record):
+    from apeitool.render import libcper
+    doc, _ = decode_document(record)
+    return libcper.document(doc)["sections"][0]["Pcie"]
+
+
+def test_pcie_registers_read_where_the_pcie_spec_puts_them():
+    cap = bytearray(60)
+    cap[0:2] = bytes([0x10, 0x00])                      # PCI Express capability id 0x10
+    cap[2:4] = (2 | 4 << 4 | 1 << 8).to_bytes(2, "little")  # version 2, root port, slot implemented
+    cap[0x2C:0x30] = (0b0001110 << 1 | 1 << 8 | 1 << 31).to_bytes(4, "little")  # 5/8/16 GT/s, crosslink, DRS
+    cap[0x30:0x32] = (3 | 1 << 4).to_bytes(2, "little")  # target 8 GT/s, enter compliance
+    cap[0x32:0x34] = (1 << 1 | 1 << 15).to_bytes(2, "little")  # equalization complete, DRS message
+    aer = bytearray(96)
+    aer[0x04:0x08] = (1 << 12 | 1 << 18).to_bytes(4, "little")  # poisoned TLP, malformed TLP
+    aer[0x0C:0x10] = (1 << 18).to_bytes(4, "little")            # malformed TLP is fatal
+    aer[0x30:0x34] = (21 << 27).to_bytes(4, "little")           # interrupt message number 21
+    out = _libcper_pcie(_pcie_record(bytes(cap), bytes(aer)))
+    cs = out["capabilityStructure"]
+    assert cs["pcie_capabilities"]["device_port_type"] == {"raw": 4, "value": "ROOT_PORT"}
+    assert cs["pcie_capabilities"]["slot_implemented"] is True
+    assert cs["link_capabilities2"]["supported_link_speeds"] == 0b0001110
+    assert cs["link_capabilities2"]["crosslink_supported"] == "Supported"
+    assert cs["link_capabilities2"]["drs_supported"] == "Supported"
+    assert cs["link_control2"]["target_link_speed"] == {"raw": 3}
+    assert cs["link_control2"]["enter_compliance"] == "Supported"
+    assert cs["link_status2"]["equalization_8gts_complete"] is True
+    assert cs["link_status2"]["drs_message_received"] is True
+    ue = out["aerInfo"]["uncorrectable_error_status"]
+    assert ue["poisoned_tlp_received"] and ue["malformed_tlp_status"] and not ue["ecrc_error_status"]
+    assert out["aerInfo"]["uncorrectable_error_severity"]["malformed_tlp_severity"] == "Fatal"
+    assert out["aerInfo"]["root_error_status"]["advanced_error_interrupt_message_number"] == 21
+    # the same bytes as libcper reads them: the differences the README lists
+    from apeitool.render import libcper_pcie
+    doc, _ = decode_document(_pcie_record(bytes(cap), bytes(aer)))
+    _msg, theirs = libcper_pcie.section(doc["records"][0]["sections"][0]["body"], libcper_bugs=True)
+    assert theirs["capabilityStructure"]["pcie_capabilities"]["device_port_type"]["value"] == "DOWNSTREAM"
+    assert theirs["capabilityStructure"]["link_control2"]["target_link_speed"] == {"raw": 0}
+    assert theirs["aerInfo"]["root_error_status"]["advanced_error_interrupt_message_number"] == (21 << 2) & 0x1F
+
+
+def test_pcie_version_1_capability_stops_at_root_status():
+    cap = bytearray(60)
+    cap[2] = 1
+    cs = _libcper_pcie(_pcie_record(bytes(cap), bytes(96)))["capabilityStructure"]
+    assert "root_status" in cs and "device_capabilities2" not in cs and "link_status2" not in cs
+
+
+def test_pcie_device_id_names_the_class_and_keeps_libcper_hex_forms():
+    dev = _libcper_pcie(_pcie_record(bytes(60), bytes(96)))["deviceID"]
+    assert dev["class"] == "NVM Express (NVMe) I/O controller"
+    assert dev["classCode_Hex"] == "0x010802" and dev["deviceID_Hex"] == "0x1234"
+    assert dev["segmentNumber"] == 0x1234 and dev["segmentNumber_Hex"] == "0x34"   # 8-bit in libcper
+    assert dev["slotNumber"] == 0x3FF and dev["slotNumber_Hex"] == "0xFF"
+    assert _libcper_pcie(_pcie_record(bytes(60), bytes(96), class_code=0x0101AB))["deviceID"]["class"] \
+        == "IDE controller"                                # any programming interface
+    assert "class" not in _libcper_pcie(_pcie_record(bytes(60), bytes(96), class_code=0x7F0000))["deviceID"]
+
+
+def test_nvidia_cmet_info_registers_read_as_channel_status():
+    from apeitool.render import libcper
+    value = (0xFFFFFFFE) | 1 << 32 | 2 << 35                # count -2, enabled, not spare, reason 2
+    body = {"signature": "CMET-INFO", "error_type": 1, "error_instance": 2, "severity": 2, "socket": 1,
+            "number_regs": 1, "reserved": 0, "instance_base": 0,
+            "registers": [{"address": 0xABC, "value": value}]}
+    record = build_document({"records": [{"header": {}, "sections": [
+        {"descriptor": {"section_type": "nvidia"}, "body": body}]}]})
+    doc, _ = decode_document(record)
+    nv = libcper.document(doc)["sections"][0]["Nvidia"]
+    assert "registers" not in nv
+    assert nv["CMETInfo"] == [{"ChannelAddress": "0x0000000000000ABC", "ErrorCount": -2,
+                               "ChannelEnabled": True, "ChannelIsSpare": False,
+                               "DisabledReason": {"raw": 2, "value": "Training at boot frequency failed"}}]

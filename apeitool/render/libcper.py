@@ -13,6 +13,7 @@ from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
 from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES
 from ..schemas.layout import guid_str
 from ..schemas.values import parse_int
+from . import libcper_pcie
 
 # libcper's readable names for section types (its section_definitions table)
 SECTION_NAMES = {
@@ -502,11 +503,29 @@ def _ampere(b):
                                           "instanceId": b["instance_id"]})
 
 
+NV_CHANNEL_DISABLE_REASONS = ["Alias Checker Failed", "Training at POR frequency failed",
+                              "Training at boot frequency failed", "Threshold of bad pages exceeded"]
+
+
+def _nv_cmet(r: dict) -> dict:
+    """A CMET-INFO register pair: a memory channel's address, and in the value its signed error
+    count (bits 31:0), enabled (32), spare (33) and disable reason (36:35) bits."""
+    v = r["value"]
+    count = v & 0xFFFFFFFF
+    reason = v >> 35 & 3
+    return {"ChannelAddress": f"0x{r['address']:016X}", "ErrorCount": count - (count >> 31 << 32),
+            "ChannelEnabled": bool(v >> 32 & 1), "ChannelIsSpare": bool(v >> 33 & 1),
+            "DisabledReason": {"raw": reason, "value": NV_CHANNEL_DISABLE_REASONS[reason]}}
+
+
 def _nvidia(b):
     out = {"signature": b["signature"], "severity": _sev(b["severity"]), "errorType": b["error_type"],
            "errorInstance": b["error_instance"], "socket": b["socket"], "registerCount": b["number_regs"],
-           "instanceBase": b["instance_base"],
-           "registers": [{"address": r["address"], "value": r["value"]} for r in b["registers"]]}
+           "instanceBase": b["instance_base"]}
+    if b["signature"].startswith("CMET-INFO"):    # libcper reads these pairs as channel status
+        out["CMETInfo"] = [_nv_cmet(r) for r in b["registers"]]
+    else:
+        out["registers"] = [{"address": r["address"], "value": r["value"]} for r in b["registers"]]
     return "A NVIDIA Error occurred", out
 
 
@@ -1077,4 +1096,5 @@ SECTION_RENDERERS = {
                                    "cxl_physical_switch", "cxl_virtual_switch", "cxl_mld_port")},
     "ampere": _ampere,
     "nvidia": _nvidia,
+    "pcie": libcper_pcie.section,
 }
