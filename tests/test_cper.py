@@ -358,3 +358,41 @@ def test_nvidia_cmet_info_registers_read_as_channel_status():
     assert nv["CMETInfo"] == [{"ChannelAddress": "0x0000000000000ABC", "ErrorCount": -2,
                                "ChannelEnabled": True, "ChannelIsSpare": False,
                                "DisabledReason": {"raw": 2, "value": "Training at boot frequency failed"}}]
+
+
+def _nvidia_event_record(contexts, count=None):
+    body = {"version": 1, "source_device_type": 1, "event_type": 2, "event_subtype": 3, "link_id": 0,
+            "signature": "XID", "info_version_minor": 0, "info_version_major": 1,
+            "info": bytes(13).hex(), "contexts": contexts}
+    if count is not None:
+        body["context_count"] = count
+    return build_document({"records": [{"header": {}, "sections": [
+        {"descriptor": {"section_type": "nvidia_event"}, "body": body}]}]})
+
+
+def test_nvidia_event_decodes_into_named_fields_and_derives_sizes():
+    ctx = {"version": 1, "data_format_type": 0x8001, "data_format_version": 0, "data_size": 8,
+           "data": (45).to_bytes(4, "little").hex() + b"oops".hex()}
+    record = _nvidia_event_record([ctx])
+    doc, warnings = decode_document(record)
+    assert warnings == []
+    body = doc["records"][0]["sections"][0]["body"]
+    assert body["context_count"] == 1 and body["info_size"] == 3 + 13 and body["signature"] == "XID"
+    [c] = body["contexts"]
+    assert c["context_size"] == 16 + 8 and c["data_format_type"] == 0x8001
+    assert build_document(json.loads(json.dumps(doc))) == record
+    from apeitool.render import libcper
+    [nv] = libcper.document(doc)["sections"]
+    assert nv["NvidiaEvent"]["eventContexts"][0]["data"]["gpuLegacyXid"] == {"xidCode": 45, "message": "oops"}
+
+
+@pytest.mark.parametrize("count, size, field", [(200, None, "context_count"), (None, 7, "context_size")])
+def test_nvidia_event_lying_sizes_keep_the_bytes_and_name_the_field(count, size, field):
+    ctx = {"version": 1, "data_format_type": 1, "data_format_version": 0, "data_size": 0, "data": ""}
+    if size is not None:
+        ctx["context_size"] = size
+    record = _nvidia_event_record([ctx], count=count)
+    doc, warnings = decode_document(record)
+    section = doc["records"][0]["sections"][0]
+    assert "data" in section["body"] and warnings and warnings[0].field.endswith(field)
+    assert build_document(doc) == record

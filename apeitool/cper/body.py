@@ -62,9 +62,11 @@ def _decode(body: Body, data: bytes, path: str) -> dict:
                 pos += item
                 if part.blob_after:
                     size = part.blob_len(entry)
-                    if size > n - pos:
-                        raise DecodeError(f"{part.blob_size_field} says {size} bytes but {n - pos} "
-                                          f"remain", offset=pos - item,
+                    if size < 0 or size > n - pos:
+                        said = size + part.blob_adjust
+                        why = (f"less than its {part.blob_adjust}-byte header" if size < 0 else
+                               f"but {n - pos + part.blob_adjust} remain")
+                        raise DecodeError(f"{part.blob_size_field} says {said} bytes, {why}", offset=pos - item,
                                           field=f"{path}.{part.name}[{i}].{part.blob_size_field}")
                     entry[part.blob_after] = data[pos:pos + size].hex()
                     pos += size
@@ -135,13 +137,12 @@ def _build(body: Body, spec: dict, path: str) -> bytes:
                 blob = b""
                 if part.blob_after:
                     blob = hex_bytes(entry.pop(part.blob_after, "") or "", f"{sub}[{i}].{part.blob_after}")
-                    entry.setdefault(part.blob_size_field, len(blob))
+                    entry.setdefault(part.blob_size_field, len(blob) + part.blob_adjust)
                 tail += part.layout.build(entry, f"{sub}[{i}]") + blob
         else:
             data = hex_bytes(value or "", sub)
             if part.length_field:
-                extra_len = body.layout.size if part.length_field == "length" else 0
-                _set_default(spec, part.length_field, len(data) + extra_len)
+                _set_default(spec, part.length_field, len(data) + part.length_adjust)
             tail += data
     out = body.layout.build(spec, path) + bytes(tail) + extra
     if truncated is not None:

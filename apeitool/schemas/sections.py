@@ -310,6 +310,33 @@ ARM_RAS_SYNDROME = Layout("Arm RAS error record descriptor", "Arm DEN0085 table 
 ])
 
 
+# NVIDIA event section (libcper's nvidia-events, GUID 9068e568-...): a 32-byte event header, the
+# event information (3-byte version/size header, then device-specific bytes) and the event contexts
+# (a 16-byte header each, its size counting the header, then the context data)
+NVIDIA_EVENT_INFO_HEADER = 3
+NVIDIA_EVENT = Layout("NVIDIA event header", "libcper nvidia-events", [
+    ("version", U8),
+    ("context_count", U8),
+    ("source_device_type", U8),
+    ("reserved", U8),
+    ("event_type", U16),
+    ("event_subtype", U16),
+    ("link_id", U64),
+    ("signature", Text(16)),
+    ("info_version_minor", U8),
+    ("info_version_major", U8),
+    ("info_size", U8),
+])
+NVIDIA_EVENT_CONTEXT = Layout("NVIDIA event context", "libcper nvidia-events", [
+    ("context_size", U32),
+    ("version", U16),
+    ("reserved", U16),
+    ("data_format_type", U16),
+    ("data_format_version", U16),
+    ("data_size", U32),
+])
+
+
 @dataclass
 class Part:
     """A variable part after the fixed layout: `items` of `layout` (count from a field), or a byte
@@ -324,6 +351,8 @@ class Part:
     blob_len: Optional[Callable[[dict], int]] = None
     blob_size_field: Optional[str] = None
     rest: bool = False                     # a blob that takes every byte left
+    length_adjust: int = 0                 # the length field counts this many bytes besides the blob
+    blob_adjust: int = 0                   # each item's size field counts this many bytes besides its blob
 
 
 @dataclass
@@ -367,14 +396,16 @@ BODIES = {b.key: b for b in [
     Body("dmar_vtd", DMAR_VTD),
     Body("dmar_iommu", DMAR_IOMMU),
     Body("ccix_per", CCIX_PER, [
-        Part("per_log", length=lambda h: h["length"] - CCIX_PER.size, length_field="length"),
+        Part("per_log", length=lambda h: h["length"] - CCIX_PER.size, length_field="length",
+             length_adjust=CCIX_PER.size),
     ]),
     Body("cxl_protocol", CXL_PROTOCOL, [
         Part("dvsec", length=lambda h: h["dvsec_length"], length_field="dvsec_length"),
         Part("error_log", length=lambda h: h["error_log_length"], length_field="error_log_length"),
     ]),
     *[Body(k, CXL_COMPONENT, [
-        Part("event_log", length=lambda h: h["length"] - CXL_COMPONENT.size, length_field="length"),
+        Part("event_log", length=lambda h: h["length"] - CXL_COMPONENT.size, length_field="length",
+             length_adjust=CXL_COMPONENT.size),
     ]) for k in ("cxl_general_media", "cxl_dram", "cxl_memory_module", "cxl_physical_switch",
                  "cxl_virtual_switch", "cxl_mld_port")],
     Body("fru_memory_poison", FRU_MEMORY_POISON, [
@@ -387,6 +418,13 @@ BODIES = {b.key: b for b in [
         Part("aux_data", rest=True),
     ]),
     Body("ampere", AMPERE),
+    Body("nvidia_event", NVIDIA_EVENT, [
+        Part("info", length=lambda h: h["info_size"] - NVIDIA_EVENT_INFO_HEADER, length_field="info_size",
+             length_adjust=NVIDIA_EVENT_INFO_HEADER),
+        Part("contexts", NVIDIA_EVENT_CONTEXT, count=lambda h: h["context_count"], count_field="context_count",
+             blob_after="data", blob_len=lambda c: c["context_size"] - NVIDIA_EVENT_CONTEXT.size,
+             blob_size_field="context_size", blob_adjust=NVIDIA_EVENT_CONTEXT.size),
+    ]),
     Body("nvidia", NVIDIA, [
         Part("registers", REGISTER_PAIR, count=lambda h: h["number_regs"], count_field="number_regs"),
     ]),
