@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from ..linux_hest import GHES_TYPES, hest_walk, notify_unsupported
 from .firmware import Firmware, FwSource
 from .memory import PAGE, PhysMem
 from .records import estatus_ok, plan
@@ -192,14 +193,8 @@ class Kernel:
                      f"{sources[-1]['source_id'] if sources else 0}.")
             self.log("HEST: Table parsing failed: no GHES registered")
             return
-        walked = []
-        assist = {}
-        for i, s in enumerate(sources[:count]):
-            t = self._type(s)
-            if t in (0, 1, 11):
-                assist[t] = s["source_id"] if s.get("flags", {}).get("ghes_assist") else None
-            elif t in (9, 10) and s.get("related_source_id") not in [v for v in assist.values() if v is not None]:
-                walked.append((i, s))
+        walked = [(i, s) for i, t, s, skipped in hest_walk(sources, count, self._type)
+                  if t in GHES_TYPES and not skipped]
         seen = set()
         for i, s in walked:
             if s.get("enabled", 1) and s["source_id"] in seen:
@@ -257,18 +252,13 @@ class Kernel:
         return enum_int("hest_type", s.get("type"))
 
     def _unsupported(self, notify: int) -> Optional[str]:
-        pfx = "GHES: Generic hardware error source: %d notified via "
-        if notify == LOCAL:
-            return pfx + "local interrupt is not supported!"
-        if notify == NMI and self.arch != "x86_64":
-            return pfx + "NMI interrupt is not supported!"
-        if notify == SEA and self.arch != "arm64":
-            return pfx + "SEA is not supported"
-        if notify == SDEI and self.new and self.arch != "arm64":
-            return pfx + "SDE Interface is not supported!"
-        if notify in (CMCI, MCE, SEI) or notify > SDEI or notify == SDEI and not self.new:
-            return f"{FW_WARN}GHES: Unknown notification type: {notify} for generic hardware error source: %d"
-        return None
+        """ghes_probe's message for a notification this kernel refuses ("%d" is the source id)."""
+        reason = notify_unsupported(notify, self.arch, sdei=self.new)
+        if reason is None:
+            return None
+        if reason.startswith("notified"):
+            return "GHES: Generic hardware error source: %d " + reason
+        return f"{FW_WARN}GHES: Unknown notification type: {notify} for generic hardware error source: %d"
 
     def _init_pool(self, walked) -> None:
         if self.new:   # ghes_estatus_pool_init(num_ghes): every type-9/10 entry, enabled or not

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from ..linux_hest import GHES_TYPES, MC_TYPES, hest_walk, notify_unsupported as unsupported_reason
 from .engine import enum_int, flags_int, kernels_text, rule
 
 HEST = ("hest",)
-MC_TYPES = (0, 1, 11)
 AER_TYPES = (6, 7, 8)
-GHES_TYPES = (9, 10)
 ARM_ONLY_NOTIFY = {8: "SEA", 11: "SDEI"}
 X86_ONLY_NOTIFY = {4: "NMI"}
 MC_FLAG_BITS = [("firmware_first", 0), ("ghes_assist", 2)]
@@ -417,17 +416,10 @@ def read_ack_shared(ctx):
 # -- what Linux does ---------------------------------------------------------------------------------
 
 def linux_walk(ctx):
-    """(index, type, source) of the entries Linux's apei_hest_parse passes on: the first Error Source
-    Count entries, less GHES linked to a GHES_ASSIST machine-check source."""
+    """(index, type, source, assist_skipped) of the entries Linux's apei_hest_parse walks."""
     m = ctx.model or {}
-    last_assist = {}
-    for i, t, s in list(sources(ctx))[:m.get("error_source_count", 0)]:
-        if t in MC_TYPES:
-            last_assist[t] = s.get("source_id") if s["flags"].get("ghes_assist") else None
-            yield i, t, s, False
-            continue
-        skipped = t in GHES_TYPES and s.get("related_source_id") in [v for v in last_assist.values() if v is not None]
-        yield i, t, s, skipped
+    return hest_walk(m.get("sources", []), m.get("error_source_count", 0),
+                     lambda s: enum_int("hest_type", s.get("type")))
 
 
 @rule("LINUX.HEST.COUNT_OVERFLOW", "error", "Linux disables the HEST: Error Source Count overflows the table",
@@ -474,20 +466,6 @@ def assist_skipped(ctx):
     for i, t, s, skipped in linux_walk(ctx):
         if skipped:
             yield f"sources[{i}].related_source_id", f"{describe(i, t, s)} assists a machine-check source"
-
-
-def unsupported_reason(nt: int, arch: str):
-    if nt == 2:
-        return "notified via local interrupt is not supported!"
-    if nt in (5, 6, 9) or nt > 11:
-        return "Unknown notification type"
-    if nt == 4 and arch != "x86_64":
-        return "notified via NMI interrupt is not supported!"
-    if nt == 8 and arch != "arm64":
-        return "notified via SEA is not supported"
-    if nt == 11 and arch != "arm64":
-        return "notified via SDE Interface is not supported!"
-    return None
 
 
 @rule("LINUX.GHES.NOTIFY_UNSUPPORTED", "error", "Linux does not register this GHES: notification unsupported",
