@@ -396,3 +396,16 @@ def test_nvidia_event_lying_sizes_keep_the_bytes_and_name_the_field(count, size,
     section = doc["records"][0]["sections"][0]
     assert "data" in section["body"] and warnings and warnings[0].field.endswith(field)
     assert build_document(doc) == record
+
+
+def test_text_tree_shows_pcie_registers_decoded(tmp_path):
+    aer = bytearray(96)
+    aer[0x04:0x08] = (1 << 18).to_bytes(4, "little")            # malformed TLP
+    cap = bytearray(60)
+    cap[2] = 0x42                                              # version 2, root port
+    path = tmp_path / "pcie.cper"
+    path.write_bytes(_pcie_record(bytes(cap), bytes(aer)))
+    r = CliRunner().invoke(main, ["decode", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "aer_info (decoded)" in r.output and "malformed_tlp_status: yes" in r.output
+    assert "ecrc_error_status: no" in r.output and "value: ROOT_PORT" in r.output

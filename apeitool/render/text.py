@@ -164,6 +164,22 @@ def _body(tree, stype, body, error):
     layout = BODIES[key].layout if key in BODIES and "data" not in body else None
     for k, v in body.items():
         _add_value(node, k, v, layout, body)
+        if isinstance(v, str) and layout is not None and layout.is_valid(body, k):
+            view = _blob_view(key, k, v)
+            if view is not None:
+                _add_value(node, f"{k} (decoded)", view)
+
+
+def _blob_view(key: str, name: str, hexdata: str):
+    """The registers of a byte field the model keeps whole, read where the spec puts them (PCIe
+    capability structure and AER capture), or None."""
+    if key != "pcie" or name not in ("capability", "aer_info"):
+        return None
+    from . import libcper_pcie
+    raw = bytes.fromhex(hexdata)
+    out = libcper_pcie.capability(raw) if name == "capability" else libcper_pcie.aer(raw)
+    out.pop("data")
+    return out
 
 
 def cper_tree(doc: dict, label: str, warnings=()):
