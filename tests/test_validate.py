@@ -254,6 +254,13 @@ CASES = {
         block_status={})), None),
     "LINUX.ESTATUS.CHECK": ("estatus", mutate(BLOCK, lambda s: s["blocks"][0].update(
         raw_data="aabb", raw_data_offset=24, raw_data_length=2)), None),
+    "LINUX.GHES.MEMORY_NO_ACTION": ("estatus", mutate(BLOCK, lambda s: s["blocks"][0]["entries"][0]["body"].update(
+        validation_bits=0x4000)), None),
+    "LINUX.GHES.AER_NO_RECOVERY": ("estatus", mutate(BLOCK, lambda s: s["blocks"][0]["entries"].append(
+        {"section_type": "pcie", "error_severity": "fatal", "body": {"validation_bits": 0x09, "port_type": 4}})),
+        None),
+    "LINUX.CPER.SECTION_TOO_SMALL": ("estatus", mutate(BLOCK, lambda s: s["blocks"][0]["entries"][0].update(
+        body={"data": "00" * 40})), None),
 }
 
 
@@ -456,3 +463,25 @@ def test_cli_list_rules():
 def test_cli_help_has_examples():
     result = CliRunner().invoke(main, ["validate", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output
+
+
+@pytest.mark.parametrize("severity, threshold, fires", [
+    ("recoverable", False, "memory_failure"), ("corrected", True, "soft offline"),
+    ("corrected", False, None), ("informational", True, None)])
+def test_memory_no_action_follows_the_kernels_severity_gate(severity, threshold, fires):
+    spec = mutate(BLOCK, lambda s: s["blocks"][0]["entries"][0].update(
+        error_severity=severity, flags={"error_threshold_exceeded": threshold},
+        body={"validation_bits": 0, "physical_address": 0x1000}))
+    hits = [f for f in validate_bytes(build("estatus", spec), "t", None) if f.rule == "LINUX.GHES.MEMORY_NO_ACTION"]
+    assert (fires is None and not hits) or (fires and hits and fires in hits[0].message)
+
+
+def test_aer_no_recovery_only_for_uncorrected_errors():
+    def block(sev, bits):
+        return build("estatus", mutate(BLOCK, lambda s: s["blocks"][0]["entries"].append(
+            {"section_type": "pcie", "error_severity": sev, "body": {"validation_bits": bits}})))
+    rule = "LINUX.GHES.AER_NO_RECOVERY"
+    assert not [f for f in validate_bytes(block("corrected", 0), "t", None) if f.rule == rule]
+    assert not [f for f in validate_bytes(block("recoverable", 0x88), "t", None) if f.rule == rule]
+    [hit] = [f for f in validate_bytes(block("recoverable", 0x08), "t", None) if f.rule == rule]
+    assert "AER Info not valid" in hit.message and hit.path.endswith("body.validation_bits")

@@ -212,3 +212,72 @@ def estatus_check(ctx):
             continue
         if not check(raw):
             yield path, f"{kernels_text(ctx.arches)}: cper_estatus_check fails: the block is dropped"
+
+
+# -- what GHES does with the sections (status blocks only: BERT and CPER records are only printed) ----
+
+def entries(ctx):
+    """(path, section key, entry) for the data entries of status-block documents."""
+    from ..cper.body import section_key
+    if ctx.kind != "estatus" or not ctx.model:
+        return
+    for path, b in blocks(ctx):
+        for e, entry in enumerate(b.get("entries", [])):
+            yield f"{path}.entries[{e}]", section_key(entry.get("section_type")), entry
+
+
+def _valid_bits(body) -> int:
+    v = body.get("validation_bits", 0) if isinstance(body, dict) else 0
+    return v if isinstance(v, int) else 0
+
+
+@rule("LINUX.GHES.MEMORY_NO_ACTION", "warning", "memory error Linux cannot act on: physical address not valid",
+      "Linux drivers/acpi/apei/ghes.c ghes_handle_memory_failure (needs CPER_MEM_VALID_PA, bit 1)",
+      ("estatus",), "linux")
+def memory_no_action(ctx):
+    """A recoverable memory error (or a corrected one over its threshold) asks the OS to poison or
+    soft-offline the page; without a valid Physical Address Linux does nothing with it."""
+    for path, key, entry in entries(ctx):
+        body = entry.get("body")
+        if key != "platform_memory" or not isinstance(body, dict) or "data" in body:
+            continue
+        sev = entry.get("error_severity")
+        threshold = entry.get("flags", {}).get("error_threshold_exceeded")
+        if (sev == "recoverable" or sev == "corrected" and threshold) and not _valid_bits(body) >> 1 & 1:
+            action = "memory_failure" if sev == "recoverable" else "soft offline"
+            yield f"{path}.body.validation_bits", (f"{kernels_text(ctx.arches)}: {sev} memory error without a valid "
+                                                   f"physical address: no {action}")
+
+
+@rule("LINUX.GHES.AER_NO_RECOVERY", "warning", "uncorrected PCIe error Linux cannot pass to AER recovery",
+      "Linux drivers/acpi/apei/ghes.c ghes_handle_aer (needs Device ID and AER Info valid, bits 3 and 7)",
+      ("estatus",), "linux")
+def aer_no_recovery(ctx):
+    """ghes_handle_aer queues AER recovery only when both the Device ID and the AER Info are valid;
+    an uncorrected PCIe error without them is printed and nothing more."""
+    for path, key, entry in entries(ctx):
+        body = entry.get("body")
+        if key != "pcie" or not isinstance(body, dict) or "data" in body:
+            continue
+        bits = _valid_bits(body)
+        if entry.get("error_severity") in ("recoverable", "fatal") and (bits & 0x88) != 0x88:
+            missing = " and ".join(n for b, n in ((0x08, "Device ID"), (0x80, "AER Info")) if not bits & b)
+            yield f"{path}.body.validation_bits", (f"{kernels_text(ctx.arches)}: {missing} not valid: no AER "
+                                                   f"recovery for this {entry['error_severity']} error")
+
+
+@rule("LINUX.CPER.SECTION_TOO_SMALL", "warning", "section shorter than Linux decodes",
+      "Linux drivers/firmware/efi/cper.c cper_estatus_print_section (\"error section length is too small\")",
+      ESTATUS, "linux")
+def section_too_small(ctx):
+    """Linux prints a known section only when its body is at least the structure's size; a shorter
+    one is reported as too small and neither decoded nor acted on."""
+    from ..cper.body import section_key
+    from ..render.kernel import MIN_LENGTH
+    for path, b in blocks(ctx):
+        for e, entry in enumerate(b.get("entries", [])):
+            key = section_key(entry.get("section_type"))
+            if key in MIN_LENGTH and entry.get("error_data_length", 0) < MIN_LENGTH[key]:
+                yield f"{path}.entries[{e}].error_data_length", \
+                    (f"{kernels_text(ctx.arches)}: {key} section of {entry['error_data_length']} bytes, "
+                     f"{MIN_LENGTH[key]} needed: \"error section length is too small\"")
