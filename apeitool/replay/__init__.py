@@ -150,7 +150,7 @@ class Simulation:
                     rec.violation("FW.NMI_NESTING", f"NMI-like notification nested {len(stack) + 1} deep on cpu "
                                   f"{ev.cpu}: the kernel has {NESTING_MAX} such contexts")
                 stack.append(cls)
-        k.notify(n, ev.cpu, ev.source, ev.nested)
+        k.notify(n, ev.cpu, ev.source, ev.nested, regs)
 
     def finish(self, stats: Optional[StreamStats] = None) -> dict:
         if not self.kernel.stopped:

@@ -95,9 +95,9 @@ class Firmware:
         for s in self.sources:
             s.block = auto
             auto += (s.block_length + BLOCK_ALIGN - 1) // BLOCK_ALIGN * BLOCK_ALIGN or BLOCK_ALIGN
-            self.mem.write_int(s.status_reg, s.status_size, s.block)
+            self.mem.store_int(s.status_reg, s.status_size, s.block)
             if s.ack_gas is not None:   # the register starts "acknowledged", as QEMU's does
-                self.mem.write_int(s.ack_reg, s.ack_size, s.write << s.ack_off)
+                self.mem.store_int(s.ack_reg, s.ack_size, s.write << s.ack_off)
             item = {"source_id": s.sid, "status_address_register": s.status_reg, "block": s.block,
                     "block_length": s.block_length}
             if s.ack_gas is not None:
@@ -146,11 +146,9 @@ class Firmware:
                                                        f"the OS will not see it", sid)
         elif not estatus_ok(data):
             self.rec.violation("FW.BAD_RECORD", f"source {sid}: the record fails cper_estatus_check", sid)
-        self.mem.write(s.block, data)
+        self.mem.store(s.block, data)
         if s.type == 10:   # take the acknowledgement back, as QEMU does before it raises the error
-            self.mem.on_write, hook = None, self.mem.on_write
-            self.mem.write_int(s.ack_reg, s.ack_size, self.mem.read_int(s.ack_reg, s.ack_size) & ~(s.write << s.ack_off))
-            self.mem.on_write = hook
+            self.mem.store_int(s.ack_reg, s.ack_size, self.mem.read_int(s.ack_reg, s.ack_size) & ~(s.write << s.ack_off))
             s.acked = False
         return s
 

@@ -631,8 +631,10 @@ class Kernel:
             return list(self.lists.get(HED_LIST, []))
         return list(self.lists.get(notify, []))
 
-    def notify(self, notify: int, cpu: int, source: Optional[int], nested: bool) -> None:
-        regs = self.covered(notify, source)
+    def notify(self, notify: int, cpu: int, source: Optional[int], nested: bool, regs=None) -> None:
+        """A notification on `cpu`; `regs` are the sources it covers when the caller knows them."""
+        if regs is None:
+            regs = self.covered(notify, source)
         if not regs:
             return
         if notify == SEA:
@@ -670,6 +672,8 @@ class Kernel:
             self.run_irq_work()
         self.drain_memory_failure()
         self.end_of_notification()
-        self.instant_sync_cpus = set()
-        self.nesting = {}
+        if self.instant_sync_cpus:
+            self.instant_sync_cpus = set()
+        if self.nesting:
+            self.nesting = {}
 

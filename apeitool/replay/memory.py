@@ -29,8 +29,13 @@ class PhysMem:
         return bytes(out)
 
     def write(self, addr: int, data: bytes) -> None:
+        """An OS write: the firmware side hears of it (on_write), then it is stored."""
         if self.on_write is not None:
             self.on_write(addr, len(data))
+        self.store(addr, data)
+
+    def store(self, addr: int, data: bytes) -> None:
+        """A firmware write: stored without telling anyone."""
         page, off = divmod(addr, PAGE)
         if off + len(data) <= PAGE:
             buf = self.pages.get(page)
@@ -57,6 +62,9 @@ class PhysMem:
 
     def write_int(self, addr: int, size: int, value: int) -> None:
         self.write(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, "little"))
+
+    def store_int(self, addr: int, size: int, value: int) -> None:
+        self.store(addr, (value & ((1 << 8 * size) - 1)).to_bytes(size, "little"))
 
 
 def access_bytes(gas: dict) -> int:
