@@ -670,19 +670,13 @@ def stream_group():
               help="Bare CPER input: seconds between records.")
 def stream_pack(src, dst, notify, source, interval):
     """Pack JSON Lines events (or a bare CPER file) into CRC-checked binary frames, atomically."""
-    import tempfile
+    from .fileio import open_output
     from .replay.stream import StreamStats, pack_events
     stats = StreamStats()
     events = _open_stream(src, notify, source, interval, None)(stats)
-    directory = os.path.dirname(os.path.abspath(dst))
-    fd, tmp = tempfile.mkstemp(prefix=".apeitool-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            n = pack_events(events, out)
-        os.replace(tmp, dst)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with open_output(dst) as out:
+        n = pack_events(events, out)
+    _stream_problems(stats)
     click.echo(f"{dst}: {n} frames", err=True)
 
 
@@ -690,19 +684,26 @@ def stream_pack(src, dst, notify, source, interval):
 @click.argument("src", metavar="IN")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write JSON Lines here.")
 def stream_unpack(src, output):
-    """Unpack a packed stream to JSON Lines (writes carry their block as hex); corrupted frames are
-    reported on stderr and counted."""
+    """Unpack a packed stream to JSON Lines (writes carry their block as hex), streaming and
+    atomically; corrupted frames are reported on stderr and counted (exit 1 when any)."""
     import json as _json
+    from .fileio import open_output
     from .replay.stream import StreamStats, event_json
     stats = StreamStats()
-    lines = [_json.dumps(event_json(ev)) for ev in _open_stream(src, None, None, 0.0, None)(stats)]
-    write(output, "".join(line + "\n" for line in lines))
-    for problem in stats.problems:
-        click.echo(f"apeitool: warning: {problem}", err=True)
+    encode = _json.JSONEncoder().encode
+    with open_output(output) as out:
+        for ev in _open_stream(src, None, None, 0.0, None)(stats):
+            out.write((encode(event_json(ev)) + "\n").encode())
+    _stream_problems(stats)
     click.echo(f"{src}: {stats.total} frames, {stats.total - stats.rejected} unpacked, {stats.rejected} rejected",
                err=True)
     if stats.rejected:
         sys.exit(1)
+
+
+def _stream_problems(stats) -> None:
+    for problem in stats.problems:
+        click.echo(f"apeitool: warning: {problem}", err=True)
 
 
 @main.command("diff")

@@ -11,7 +11,7 @@ import apeitool
 from apeitool.cli import main, memory_error_spec
 from apeitool.replay import Simulation, replay
 from apeitool.replay.kernel import CACHE_MAX_NS, NODE_HDR, Kernel, estatus_len
-from apeitool.replay.stream import Event, StreamStats, pack_events, read_packed
+from apeitool.replay.stream import FILE_MAGIC, FRAME, Event, StreamStats, pack_events, read_packed
 
 SEA, NMI, SCI, GPIO, SDEI, POLLED, SEI = 8, 4, 3, 7, 11, 0, 9
 
@@ -526,3 +526,20 @@ def test_queued_path_acts_before_printing_and_irq_path_prints_first():
 def test_block_longer_than_64k_is_warned_at_probe():
     sim = Simulation(hest(ghes(0, "SCI", block=0x20000)), "v5.1", "arm64")
     assert any("Error status block length is too long: 131072" in x for x in sim.rec.log.items)
+
+
+def test_cli_unpack_of_a_corrupted_stream_writes_the_good_frames_and_exits_1(tmp_path):
+    blocks = tmp_path / "blocks.bin"
+    blocks.write_bytes(mem_block(0x1000) + mem_block(0x2000) + mem_block(0x3000))
+    packed = tmp_path / "b.apeirpl"
+    runner = CliRunner()
+    assert runner.invoke(main, ["stream", "pack", "--notify", "SCI", "--source", "0", str(blocks),
+                                str(packed)]).exit_code == 0
+    raw = bytearray(packed.read_bytes())
+    raw[len(FILE_MAGIC) + FRAME.size + 30] ^= 0xFF          # inside the first frame's payload
+    packed.write_bytes(bytes(raw))
+    out = tmp_path / "events.jsonl"
+    result = runner.invoke(main, ["stream", "unpack", str(packed), "-o", str(out)])
+    assert result.exit_code == 1 and "1 rejected" in result.output and "corrupted frame" in result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2 and all(json.loads(x)["event"] == "write" for x in lines)
