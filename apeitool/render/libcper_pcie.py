@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 
 from ..pci_classes import class_name
+from ..schemas.values import parse_int
 
 PORT_TYPES = {0: "PCI Express End Point", 1: "Legacy PCI End Point Device", 4: "Root Port",
               5: "Upstream Switch Port", 6: "Downstream Switch Port",
@@ -81,6 +82,18 @@ CAPABILITY_V1 = [
     ("root_status", 0x20, 4, [
         ("pme_requester_id", 0, 16, "int"), ("pme_status", 16, 1, "int"), ("pme_pending", 17, 1, "int")]),
 ]
+LINK_CONTROL2 = [
+    ("target_link_speed", 0, 4, "raw"), ("enter_compliance", 4, 1, "sup"),
+    ("hardware_autonomous_speed_disable", 5, 1, "raw"), ("selectable_de_emphasis", 6, 1, "bool"),
+    ("transmit_margin", 7, 3, "int"), ("enter_modified_compliance", 10, 1, "bool"),
+    ("compliance_sos", 11, 1, "bool"), ("compliance_preset_de_emphasis", 12, 4, "int")]
+LINK_STATUS2 = [
+    ("current_de_emphasis_level", 0, 1, "int"), ("equalization_8gts_complete", 1, 1, "bool"),
+    ("equalization_8gts_phase1_successful", 2, 1, "bool"), ("equalization_8gts_phase2_successful", 3, 1, "bool"),
+    ("equalization_8gts_phase3_successful", 4, 1, "bool"), ("link_equalization_request_8gts", 5, 1, "bool"),
+    ("retimer_presence_detected", 6, 1, "bool"), ("two_retimers_presence_detected", 7, 1, "bool"),
+    ("crosslink_resolution", 8, 2, "int"), ("flit_mode_status", 10, 1, "int"),
+    ("downstream_component_presence", 12, 3, "int"), ("drs_message_received", 15, 1, "bool")]
 # the "2" registers exist from capability version 2 (a version 1 structure ends at 0x24)
 CAPABILITY_V2 = [
     ("device_capabilities2", 0x24, 4, [
@@ -103,20 +116,8 @@ CAPABILITY_V2 = [
         ("lower_skp_os_generation_supported", 9, 7, "int"), ("lower_skp_os_reception_supported", 16, 7, "int"),
         ("retimer_presence_detect_supported", 23, 1, "sup"),
         ("two_retimers_presence_detect_supported", 24, 1, "sup"), ("drs_supported", 31, 1, "sup")]),
-    ("link_control2", 0x30, 2, [
-        ("target_link_speed", 0, 4, "raw"), ("enter_compliance", 4, 1, "sup"),
-        ("hardware_autonomous_speed_disable", 5, 1, "raw"), ("selectable_de_emphasis", 6, 1, "bool"),
-        ("transmit_margin", 7, 3, "int"), ("enter_modified_compliance", 10, 1, "bool"),
-        ("compliance_sos", 11, 1, "bool"), ("compliance_preset_de_emphasis", 12, 4, "int")]),
-    ("link_status2", 0x32, 2, [
-        ("current_de_emphasis_level", 0, 1, "int"), ("equalization_8gts_complete", 1, 1, "bool"),
-        ("equalization_8gts_phase1_successful", 2, 1, "bool"),
-        ("equalization_8gts_phase2_successful", 3, 1, "bool"),
-        ("equalization_8gts_phase3_successful", 4, 1, "bool"),
-        ("link_equalization_request_8gts", 5, 1, "bool"), ("retimer_presence_detected", 6, 1, "bool"),
-        ("two_retimers_presence_detected", 7, 1, "bool"), ("crosslink_resolution", 8, 2, "int"),
-        ("flit_mode_status", 10, 1, "int"), ("downstream_component_presence", 12, 3, "int"),
-        ("drs_message_received", 15, 1, "bool")]),
+    ("link_control2", 0x30, 2, LINK_CONTROL2),
+    ("link_status2", 0x32, 2, LINK_STATUS2),
 ]
 
 # AER uncorrectable error bits (PCIe 6.0 7.8.4.2-4): (bit, stem); the status register's name for bit
@@ -161,8 +162,9 @@ AER = [
 ]
 
 
-# What libcper reads instead, where its C bitfield structs do not match the registers (kept so tests
-# can show these are the only differences, and for callers that need libcper's output exactly):
+# What libcper reads instead, where its C bitfield structs do not match the registers (section(...,
+# libcper_bugs=True) reproduces libcper's output exactly; the tests use it to show these are the
+# only differences):
 # - Device/Port Type names taken by list position;
 # - Link Capabilities 2 declared as a 1-bit field, then a 4-byte union, then the rest: its fields land
 #   on bits 8-14, 40-63, and Link Control 2 / Link Status 2 are read at 0x34 / 0x36 (PCIe 6.0 7.5.3.18-20);
@@ -176,8 +178,8 @@ LIBCPER_LAYOUT = {
         ("lower_skp_os_generation_supported", 41, 7, "int"), ("lower_skp_os_reception_supported", 48, 7, "int"),
         ("retimer_presence_detect_supported", 55, 1, "sup"),
         ("two_retimers_presence_detect_supported", 56, 1, "sup"), ("drs_supported", 63, 1, "sup")]),
-    "link_control2": ("link_control2", 0x34, 2, CAPABILITY_V2[3][3]),
-    "link_status2": ("link_status2", 0x36, 2, CAPABILITY_V2[4][3]),
+    "link_control2": ("link_control2", 0x34, 2, LINK_CONTROL2),
+    "link_status2": ("link_status2", 0x36, 2, LINK_STATUS2),
     "root_error_status": ("root_error_status", 0x30, 4, [
         ("err_cor_subclass", 7, 2, "int"), ("advanced_error_interrupt_message_number", 25, 5, "int")]),
 }
@@ -229,7 +231,7 @@ def _bcd(v: int) -> int:
 
 
 def _valid(b, bit) -> bool:
-    return bool(int(b.get("validation_bits", 0)) >> bit & 1)
+    return bool(parse_int(b.get("validation_bits", 0)) >> bit & 1)
 
 
 def section(b: dict, libcper_bugs=False):
