@@ -203,6 +203,37 @@ def run_table(data: bytes) -> str:
     return "decoded"
 
 
+def run_hest(data: bytes) -> str:
+    """A HEST case: decoded, validated, then replayed (both kernels, both architectures) with a
+    record written to and notified on each source it describes."""
+    import apeitool
+    from .replay import replay
+    from .validate import validate_bytes
+    [decoded] = apeitool.decode_bytes(data, "fuzz")
+    validate_bytes(data, "fuzz")
+    events = _events_for(decoded.model)
+    for kernel in ("v5.1", "v5.0"):
+        for arch in ("arm64", "x86_64"):
+            replay(decoded.model, events, kernel, arch, keep=20)
+    return "decoded"
+
+
+def _events_for(hest: dict) -> list:
+    from .cli import memory_error_spec
+    from .cper import build_document
+    from .replay.stream import Event
+    from .validate.engine import enum_int
+    block = build_document(memory_error_spec(0x40FA6000, "recoverable", True))
+    events, t = [], 0.0
+    for i, s in enumerate(hest.get("sources", [])[:16]):
+        n = enum_int("notify_type", s["notify"]["type"]) if isinstance(s.get("notify"), dict) else None
+        if n is None or not 0 <= n < 12 or not isinstance(s.get("source_id"), int):
+            continue
+        events += [Event(t, "write_notify", s["source_id"], i % 4, n, block), Event(t + 11.0, "tick")]
+        t += 0.5
+    return events
+
+
 def run_cper(form: str) -> Callable[[bytes], str]:
     def run(data: bytes) -> str:
         from .cper import build_document, decode_document
@@ -253,7 +284,7 @@ def run_spec(text: bytes) -> str:
     return "decoded"
 
 
-RUNNERS = {"hest": run_table, "bert": run_table, "einj": run_table, "erst": run_table,
+RUNNERS = {"hest": run_hest, "bert": run_table, "einj": run_table, "erst": run_table,
            "cper-record": run_cper("record"), "cper-section": run_cper("section"),
            "cper-estatus": run_cper("estatus"), "packed-stream": run_packed, "spec": run_spec}
 DECODERS = tuple(RUNNERS)
