@@ -26,6 +26,7 @@ class Change:
     path_b: Optional[str] = None
     offset_a: Optional[int] = None
     offset_b: Optional[int] = None
+    within: int = 0           # a register inside a byte field: its offset from the field's start
 
     def as_dict(self) -> dict:
         out = {"kind": self.kind, "path": self.path, "a": self.a, "b": self.b}
@@ -143,8 +144,10 @@ class Differ:
         self.kind = kind
         self.changes: List[Change] = []
 
-    def compare(self, a, b, pa: str = "", pb: str = "") -> None:
+    def compare(self, a, b, pa: str = "", pb: str = "", section: Optional[str] = None) -> None:
+        """Walk a and b together; `section` is the section key of the CPER section being walked."""
         if isinstance(a, dict) and isinstance(b, dict):
+            section = _section_key(a, b) or section
             for k in list(a) + [k for k in b if k not in a]:
                 sa, sb = _join(pa, k), _join(pb, k)
                 if k not in b:
@@ -152,7 +155,7 @@ class Differ:
                 elif k not in a:
                     self.changes.append(Change("added", sb, None, b[k], sb))
                 else:
-                    self.compare(a[k], b[k], sa, sb)
+                    self.compare(a[k], b[k], sa, sb, section)
         elif isinstance(a, list) and isinstance(b, list):
             shape = re.sub(r"\[\d+\]", "", pa)
             pairing = pairing_for(self.kind, shape, shape.rsplit(".", 1)[-1])
@@ -163,9 +166,38 @@ class Differ:
                 elif p.ia is None:
                     self.changes.append(Change("added", sb, None, b[p.ib], sb))
                 else:
-                    self.compare(a[p.ia], b[p.ib], sa, sb)
-        elif a != b:
+                    self.compare(a[p.ia], b[p.ib], sa, sb, section)
+        elif a != b and not self._registers(a, b, pa, pb, section):
             self.changes.append(Change("changed", pa, a, b, pb))
+
+    def _registers(self, a, b, pa: str, pb: str, section: Optional[str]) -> bool:
+        """PCIe capability/AER bytes differ register by register, not as two hex strings."""
+        if section != "pcie" or not isinstance(a, str) or not isinstance(b, str) or len(a) != len(b):
+            return False
+        from .render.libcper_pcie import register_view
+        try:
+            va, vb = register_view(pa.rsplit(".", 1)[-1], bytes.fromhex(a)), \
+                register_view(pb.rsplit(".", 1)[-1], bytes.fromhex(b))
+        except ValueError:
+            return False
+        if va is None or vb is None or va[0] == vb[0]:
+            return False        # only bits no register field reads changed: the bytes change says it
+        start = len(self.changes)
+        self.compare(va[0], vb[0], pa, pb)
+        for c in self.changes[start:]:
+            c.within = va[1].get(c.path[len(pa) + 1:].split(".", 1)[0], 0)
+        xor = int.from_bytes(bytes.fromhex(a), "little") ^ int.from_bytes(bytes.fromhex(b), "little")
+        if xor & ~(va[2] & vb[2]):
+            self.changes.append(Change("changed", pa, a, b, pb))   # and bits outside the fields too
+        return True
+
+
+def _section_key(a: dict, b: dict) -> Optional[str]:
+    """The section key of a CPER section (descriptor form) or status-block entry, when A and B agree."""
+    from .cper.body import section_key
+    ta = a.get("descriptor", a).get("section_type") if isinstance(a.get("descriptor", a), dict) else None
+    tb = b.get("descriptor", b).get("section_type") if isinstance(b.get("descriptor", b), dict) else None
+    return section_key(ta) if ta is not None and ta == tb else None
 
 
 def _join(prefix: str, name: str) -> str:
@@ -223,10 +255,14 @@ def diff_decoded(da, db, ignore=()) -> DiffResult:
         oa, ob = offsets_of(da), offsets_of(db)
         for c in kept:
             if c.kind != "added":
-                c.offset_a = offset_of(oa, c.path)
+                c.offset_a = _plus(offset_of(oa, c.path), c.within)
             if c.kind != "removed" and c.path_b:
-                c.offset_b = offset_of(ob, c.path_b)
+                c.offset_b = _plus(offset_of(ob, c.path_b), c.within)
     return DiffResult(da.label, db.label, kind_a, kept, len(changes) - len(kept))
+
+
+def _plus(offset: Optional[int], within: int) -> Optional[int]:
+    return None if offset is None else offset + within
 
 
 def _kind(decoded) -> str:

@@ -269,3 +269,34 @@ def test_every_corpus_table_equals_itself():
     for path in sorted(REAL.glob("*.dat")) + sorted(QEMU.glob("*.dat")):
         [d] = apeitool.decode(str(path))
         assert diff_decoded(d, d).changes == [], path
+
+
+def _pcie(aer: bytes) -> bytes:
+    cap = bytearray(60)
+    cap[2] = 0x42
+    body = {"validation_bits": 0xC0, "capability": bytes(cap).hex(), "aer_info": aer.hex()}
+    return apeitool.build({"records": [{"header": {}, "sections": [
+        {"descriptor": {"section_type": "pcie"}, "body": body}]}]}, "cper")
+
+
+def test_pcie_register_bytes_differ_register_by_register():
+    a = bytearray(96)
+    b = bytearray(96)
+    b[0x04:0x08] = (1 << 18).to_bytes(4, "little")            # malformed TLP status set
+    changes = _changes(_pcie(bytes(a)), _pcie(bytes(b)))
+    [c] = changes
+    assert c.path == "records[0].sections[0].body.aer_info.uncorrectable_error_status.malformed_tlp_status"
+    assert (c.a, c.b) == (False, True)
+    aer_offset = 128 + 72 + 112                                 # record header, descriptor, body up to AER
+    assert c.offset_a == c.offset_b == aer_offset + 0x04
+
+
+def test_pcie_bits_outside_every_register_field_still_show():
+    a, b = bytearray(96), bytearray(96)
+    b[0x20] = 0xFF                                              # TLP header log: no field reads it
+    [c] = _changes(_pcie(bytes(a)), _pcie(bytes(b)))
+    assert c.path.endswith("body.aer_info") and c.a == bytes(a).hex() and c.b == bytes(b).hex()
+    b[0x04] = 0x10                                              # and a field: both kinds of change
+    paths = [c.path for c in _changes(_pcie(bytes(a)), _pcie(bytes(b)))]
+    assert paths == ["records[0].sections[0].body.aer_info.uncorrectable_error_status."
+                     "data_link_protocol_error_status", "records[0].sections[0].body.aer_info"]

@@ -277,3 +277,22 @@ def device_id(d: dict) -> dict:
                 "primaryOrDeviceBusNumber": d["primary_bus"], "secondaryBusNumber": d["secondary_bus"],
                 "slotNumber": slot})
     return out
+
+
+def register_view(name: str, raw: bytes):
+    """({group: {field: value}}, {group: byte offset}, covered) of a PCIe section's "capability" or
+    "aer_info" bytes read where the spec puts the registers (covered: an int with a 1 for each bit
+    of `raw` some field reads, bit 0 = byte 0 bit 0), or None for other names."""
+    if name == "capability":
+        view = capability(raw)
+        tables = CAPABILITY_V1 + (CAPABILITY_V2 if raw[2] & 0xF >= 2 else [])
+    elif name == "aer_info":
+        view, tables = aer(raw), AER
+    else:
+        return None
+    view.pop("data")
+    covered = 0
+    for _group, offset, _size, fields in tables:
+        for _name, lo, width, _style in fields:
+            covered |= ((1 << width) - 1) << (8 * offset + lo)
+    return view, {group: offset for group, offset, _size, _fields in tables}, covered
