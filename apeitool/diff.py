@@ -185,7 +185,8 @@ class Differ:
         start = len(self.changes)
         self.compare(va[0], vb[0], pa, pb)
         for c in self.changes[start:]:
-            c.within = va[1].get(c.path[len(pa) + 1:].split(".", 1)[0], 0)
+            prefix, offsets = (pb, vb[1]) if c.kind == "added" else (pa, va[1])
+            c.within = offsets.get(c.path[len(prefix) + 1:].split(".", 1)[0], 0)
         xor = int.from_bytes(bytes.fromhex(a), "little") ^ int.from_bytes(bytes.fromhex(b), "little")
         if xor & ~(va[2] & vb[2]):
             self.changes.append(Change("changed", pa, a, b, pb))   # and bits outside the fields too

@@ -300,3 +300,17 @@ def test_pcie_bits_outside_every_register_field_still_show():
     paths = [c.path for c in _changes(_pcie(bytes(a)), _pcie(bytes(b)))]
     assert paths == ["records[0].sections[0].body.aer_info.uncorrectable_error_status."
                      "data_link_protocol_error_status", "records[0].sections[0].body.aer_info"]
+
+
+def test_pcie_capability_version_change_adds_the_version_2_registers_at_their_offsets():
+    def record(version: int) -> bytes:
+        cap = bytearray(60)
+        cap[2] = version
+        body = {"validation_bits": 0x40, "capability": bytes(cap).hex()}
+        return apeitool.build({"records": [{"header": {}, "sections": [
+            {"descriptor": {"section_type": "pcie"}, "body": body}]}]}, "cper")
+    changes = {c.path.rsplit(".", 1)[-1]: c for c in _changes(record(1), record(2))}
+    cap_offset = 128 + 72 + 52
+    assert changes["capability_version"].offset_a == cap_offset + 2
+    assert changes["link_status2"].kind == "added" and changes["link_status2"].offset_b == cap_offset + 0x32
+    assert changes["device_capabilities2"].offset_b == cap_offset + 0x24
