@@ -173,13 +173,11 @@ def _body(tree, stype, body, error):
 def _blob_view(key: str, name: str, hexdata: str):
     """The registers of a byte field the model keeps whole, read where the spec puts them (PCIe
     capability structure and AER capture), or None."""
-    if key != "pcie" or name not in ("capability", "aer_info"):
+    if key != "pcie":
         return None
-    from . import libcper_pcie
-    raw = bytes.fromhex(hexdata)
-    out = libcper_pcie.capability(raw) if name == "capability" else libcper_pcie.aer(raw)
-    out.pop("data")
-    return out
+    from .libcper_pcie import register_view
+    view = register_view(name, bytes.fromhex(hexdata))
+    return None if view is None else view[0]
 
 
 def cper_tree(doc: dict, label: str, warnings=()):
