@@ -46,6 +46,11 @@ def test_mutations_are_deterministic_and_change_the_input():
      "records[0].sections[0].descriptor.section_offset"),                   # offset past 32 bits / 16 MiB
     ({"records": [{"header": {}, "sections": [], "unparsed": [{"offset": -5, "data": "00"}]}]},
      "records[0].unparsed[0].offset"),
+    ({"records": [{"sections": [{"descriptor": {"section_type": "platform_memory", "section_severity": {}},
+                                 "body": {}}]}]},
+     "records[0].sections[0].descriptor.section_severity"),                # unhashable severity, no header one
+    ({"blocks": [{"entries": [{"section_type": "platform_memory", "error_severity": {}, "body": {}}]}]},
+     "blocks[0].entries[0].error_severity"),                                # the same in a status block
 ])
 def test_spec_regressions_are_clean_errors(spec, field):
     from apeitool.cper import build_document

@@ -196,7 +196,7 @@ def _worst(descs) -> str:
     default = SECTION_DESCRIPTOR.default()["section_severity"]   # what an omitted severity builds as
     for d in descs:
         sev = d.get("section_severity", default)
-        r = _SEVERITY_RANK.get(sev, 0)
+        r = _SEVERITY_RANK.get(sev, 0) if isinstance(sev, (str, int)) else 0   # the descriptor build says what is wrong
         if r > rank:
             best, rank = sev, r
     return best
