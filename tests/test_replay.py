@@ -543,3 +543,19 @@ def test_cli_unpack_of_a_corrupted_stream_writes_the_good_frames_and_exits_1(tmp
     assert result.exit_code == 1 and "1 rejected" in result.output and "corrupted frame" in result.output
     lines = out.read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(x)["event"] == "write" for x in lines)
+
+
+def test_keep_caps_the_lists_but_not_the_counts():
+    """Past --keep the log, actions and timeline only count what they drop; the summary is the same."""
+    h = hest(ghes(0, "SEA"), ghes(1, "SCI"))
+    events = []
+    for i in range(40):
+        events += [wn(i * 0.5, i % 2, SEA if i % 2 == 0 else SCI, mem_block(0x1000 * (i + 1)), cpu=i % 4)]
+    full = replay(h, events, arch="arm64", keep=100000)
+    capped = replay(h, events, arch="arm64", keep=5)
+    assert capped["summary"] == full["summary"]
+    assert capped["violation_counts"] == full["violation_counts"]
+    for key in ("log", "actions", "timeline"):
+        assert capped[key] == full[key][:5]
+        assert capped["not_kept"][key] == len(full[key]) - 5
+    assert "not_kept" not in full

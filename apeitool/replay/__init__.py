@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from .firmware import Firmware
-from .kernel import HED, NMI, NMI_LIKE, SEA, SEI, SDEI, Kernel, Panic
+from .kernel import HED, NMI, NMI_LIKE, POLLED, SEA, SEI, SDEI, Kernel, Panic
 from .memory import PhysMem
 from .recorder import SUMMARY_KEYS, Recorder
 from .stream import Event, StreamStats, notify_name
@@ -40,12 +40,13 @@ class Simulation:
         self.arch = arch or default_arch(hest)
         self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch)
         self.covered = {}
+        self.polled = self.kernel.lists.get(POLLED, [])
 
     # -- time ------------------------------------------------------------------------------------------
     def advance(self, t: float) -> None:
         k = self.kernel
         k.end_instant()
-        for when, reg in self._polls_due(t):
+        for when, reg in (self._polls_due(t) if self.polled else ()):
             self.rec.now = when
             self.rec.event_at, self.rec.where = None, f"poll of source {reg.fw.sid}"
             before = None if self.rec.timeline.full else dict(self.rec.counts)
@@ -57,7 +58,7 @@ class Simulation:
     def _polls_due(self, t: float):
         """At most one poll per polled source that has a record pending: the others find nothing."""
         due = []
-        for reg in self.kernel.lists.get(0, []):
+        for reg in self.polled:
             if reg.next_poll is None or reg.next_poll > t:
                 continue
             period = reg.poll_ms / 1000.0
@@ -130,8 +131,9 @@ class Simulation:
         else:
             rec.violation("FW.SPURIOUS_NOTIFY", f"{notify_name(n)} notification on cpu {ev.cpu} with no record "
                           f"pending in any of the {len(regs)} source(s) it covers")
-        if n in (SEA, SEI):
-            others = k.instant_sync_cpus - {ev.cpu}
+        if n == SEA or n == SEI:
+            cpus = k.instant_sync_cpus
+            others = cpus - {ev.cpu} if cpus else None
             if others:
                 rec.violation("FW.SYNC_AMBIGUOUS", f"{notify_name(n)} on cpu {ev.cpu} while cpu(s) "
                               f"{sorted(others)} took one in the same instant: the handler walks every SEA "

@@ -28,7 +28,8 @@ CACHE_MAX_NS = 10_000_000_000
 NODE_HDR, CACHE_HDR, VENDOR_HDR, TASK_WORK = 24, 40, 40, 32
 MF_FIFO = 16
 MF_SOFT_OFFLINE, MF_ACTION_REQUIRED = 1 << 3, 1 << 1
-HDR = struct.Struct("<IIIII")     # block_status, raw_data_offset, raw_data_length, data_length, error_severity
+HDR = struct.Struct("<IIIII")
+ZERO_STATUS = bytes(4)             # what clearing block_status writes     # block_status, raw_data_offset, raw_data_length, data_length, error_severity
 POLLED, EXTERNAL, LOCAL, SCI, NMI, CMCI, MCE, GPIO, SEA, SEI, GSIV, SDEI = range(12)
 HED = (SCI, GPIO, GSIV)
 HED_LIST = -1                      # SCI, GPIO-Signal and GSIV sources share the HED notifier's list
@@ -154,6 +155,7 @@ class Kernel:
     def __init__(self, hest: dict, fw: Firmware, mem: PhysMem, rec, version: str = "v5.1",
                  arch: str = "arm64"):
         self.hest, self.fw, self.mem, self.rec = hest, fw, mem, rec
+        self.counts = rec.counts          # the summary counters, bumped in place on the hot paths
         self.version, self.arch = version, arch
         self.new = version != "v5.0"
         self.seq = 0
@@ -165,6 +167,7 @@ class Kernel:
         self.llist: List[Node] = []
         self.irq_work_pending = False
         self.mf_fifo: Dict[int, deque] = {}
+        self.mf_waiting = 0                 # entries in all the fifos: the workers have work
         self.lists: Dict[int, List[Registered]] = {}
         self.sources: Dict[int, Registered] = {}   # by source id
         self.instant_sync_cpus: set = set()
@@ -307,14 +310,14 @@ class Kernel:
     def _clear(self, reg: Registered, paddr: int, ack: bool = True) -> None:
         if not paddr:
             return
-        self.mem.write(paddr, bytes(4))
+        self.mem.write(paddr, ZERO_STATUS)
         fw = reg.fw
         if fw.type == 10 and ack:
             size, off = fw.ack_size, fw.ack_off
             val = self.mem.read_int(fw.ack_reg, size)
             val = val & (fw.preserve << off) | (fw.write << off)
             self.mem.write_int(fw.ack_reg, size, val)
-            self.rec.count("acked")
+            self.counts["acked"] += 1
 
     # -- the IRQ path: ghes_proc --------------------------------------------------------------------------
     def ghes_proc(self, reg: Registered, cpu: int, sync: bool = False) -> int:
@@ -326,11 +329,11 @@ class Kernel:
                 data = self._read(paddr, estatus_len(hdr))
                 rc = 0 if data is not None else -5
         if rc == 0:
-            self.rec.count("records_read")
+            self.counts["records_read"] += 1
             if ghes_severity(hdr[4]) == GHES_SEV_PANIC:
                 self._panic(reg, data, paddr)
             if self._cached(data):
-                self.rec.count("throttled")
+                self.counts["throttled"] += 1
             elif self._print(reg, data):
                 self._cache_add(data)
             self.do_proc(reg, data, cpu, sync)
@@ -350,7 +353,7 @@ class Kernel:
         n = estatus_len(hdr)
         off = self.pool.alloc(NODE_HDR + n)
         if off is None:   # the record stays pending: neither cleared nor acked
-            self.rec.count("dropped_pool")
+            self.counts["dropped_pool"] += 1
             self.rec.event(f"source {reg.fw.sid}: estatus pool exhausted ({self.pool.available} bytes free): "
                            f"record left pending")
             return -12
@@ -359,18 +362,18 @@ class Kernel:
             self._clear(reg, paddr)
             self.pool.release(off, NODE_HDR + n)
             return -2
-        self.rec.count("records_read")
+        self.counts["records_read"] += 1
         if ghes_severity(hdr[4]) == GHES_SEV_PANIC:
             for node in self._take_list():
                 self._print(node.reg, node.data)
             self._panic(reg, data, paddr)
         self._clear(reg, paddr)
         if self._cached(data):
-            self.rec.count("throttled")
+            self.counts["throttled"] += 1
             self.pool.release(off, NODE_HDR + n)
             return 0
         self.llist.append(Node(reg, data, off, NODE_HDR + n, cpu, sync))
-        self.rec.count("queued")
+        self.counts["queued"] += 1
         return 0
 
     def spool(self, regs: List[Registered], cpu: int, sync: bool) -> int:
@@ -392,7 +395,7 @@ class Kernel:
         for node in self._take_list():
             self.do_proc(node.reg, node.data, node.cpu, node.sync)
             if self._cached(node.data):
-                self.rec.count("throttled")
+                self.counts["throttled"] += 1
             elif self._print(node.reg, node.data):
                 self._cache_add(node.data)
             self.pool.release(node.pool_off, node.size)
@@ -411,21 +414,21 @@ class Kernel:
                 self._clear(reg, paddr, ack=False)
                 continue
             result = 0
-            self.rec.count("records_read")
+            self.counts["records_read"] += 1
             if ghes_severity(hdr[4]) == GHES_SEV_PANIC:
                 for node in self._take_list():
                     self._print(node.reg, node.data)
                 self._panic(reg, data, paddr)
             if self._cached(data):
-                self.rec.count("throttled")
+                self.counts["throttled"] += 1
             else:
                 off = self.pool.alloc(NODE_HDR + len(data))
                 if off is None:
-                    self.rec.count("dropped_pool")
+                    self.counts["dropped_pool"] += 1
                     self.rec.event(f"source {reg.fw.sid}: estatus pool exhausted: record dropped")
                 else:
                     self.llist.append(Node(reg, data, off, NODE_HDR + len(data), cpu, False))
-                    self.rec.count("queued")
+                    self.counts["queued"] += 1
             self._clear(reg, paddr, ack=False)   # v5.0's NMI path never acked GHESv2
         if result == 0:
             self.irq_work_pending = True
@@ -436,7 +439,7 @@ class Kernel:
         corrected = ghes_severity(HDR.unpack_from(data)[4]) <= GHES_SEV_CORRECTED
         rl = self.rl_corrected if corrected else self.rl_uncorrected
         if not rl.allow(self.rec.now, self.log, "ghes_print_estatus"):
-            self.rec.count("ratelimited")
+            self.counts["ratelimited"] += 1
             return False
         self._print_lines(reg, data)
         return True
@@ -444,7 +447,7 @@ class Kernel:
     def _print_lines(self, reg: Registered, data: bytes) -> None:
         from ..render.kernel import render_block
         self.seq += 1
-        self.rec.count("printed")
+        self.counts["printed"] += 1
         try:
             lines = render_block(plan(data).block, reg.fw.sid, self.seq, self.arch)
         except Exception as e:  # checked by cper_estatus_check, so only odd bodies get here
@@ -454,13 +457,12 @@ class Kernel:
             self.log(line)
 
     def _cached(self, data: bytes) -> bool:
-        n = estatus_len(HDR.unpack_from(data))
-        now = int(self.rec.now * 1e9)
+        """ghes_estatus_cached: `data` is exactly the block's estatus length, so a length-and-bytes
+        match is the kernel's len + memcmp."""
         for entry in self.cache:
-            if entry is None or len(entry.data) != n or entry.data != data[:n]:
-                continue
-            entry.count += 1
-            return now - entry.time_in < CACHE_MAX_NS
+            if entry is not None and entry.data == data:
+                entry.count += 1
+                return int(self.rec.now * 1e9) - entry.time_in < CACHE_MAX_NS
         return False
 
     def _cache_add(self, data: bytes) -> None:
@@ -504,7 +506,7 @@ class Kernel:
 
     # -- actions: ghes_do_proc ----------------------------------------------------------------------------------
     def do_proc(self, reg: Registered, data: bytes, cpu: int, sync: bool) -> None:
-        self.rec.count("processed")
+        self.counts["processed"] += 1
         sev = ghes_severity(HDR.unpack_from(data)[4])
         queued = False
         for sec in plan(data).sections:
@@ -552,7 +554,7 @@ class Kernel:
             off = self.pool.alloc(TASK_WORK)
             if off is None:
                 return False
-            self.rec.count("memory_failure_queued")
+            self.counts["memory_failure_queued"] += 1
             self.rec.action("memory_failure", source=reg.fw.sid, pfn=pfn, flags="MF_ACTION_REQUIRED", cpu=cpu,
                             via="task_work", signal="BUS_MCEERR_AR")
             self.log(f"Memory failure: {pfn:#x}: Sending SIGBUS to {VICTIM}:{1000 + cpu} due to hardware memory corruption")
@@ -560,15 +562,17 @@ class Kernel:
             return True
         fifo = self.mf_fifo.setdefault(cpu, deque())
         if len(fifo) >= MF_FIFO:
-            self.rec.count("memory_failure_overflow")
+            self.counts["memory_failure_overflow"] += 1
             self.log(f"Memory failure: buffer overflow when queuing memory failure at {pfn:#x}")
         else:
             fifo.append((reg.fw.sid, pfn, mf))
-            self.rec.count("memory_failure_queued")
+            self.mf_waiting += 1
+            self.counts["memory_failure_queued"] += 1
         return True
 
     def drain_memory_failure(self) -> None:
         """The memory_failure workers: soft offline, or memory_failure() whose early kill is AO."""
+        self.mf_waiting = 0
         for cpu, fifo in self.mf_fifo.items():
             while fifo:
                 sid, pfn, mf = fifo.popleft()
@@ -613,7 +617,7 @@ class Kernel:
     def _panic(self, reg: Registered, data: bytes, paddr: int) -> None:
         self._print_lines(reg, data)          # KERN_EMERG: no ratelimit, no cache
         self._clear(reg, paddr)
-        self.rec.count("panics")
+        self.counts["panics"] += 1
         msg = "GHES: Fatal hardware error" if self.new else "Fatal hardware error!"
         self.log(f"Kernel panic - not syncing: {msg}")
         self.rec.action("panic", source=reg.fw.sid, message=msg)
@@ -670,8 +674,10 @@ class Kernel:
     def end_instant(self) -> None:
         if self.irq_work_pending or self.llist:
             self.run_irq_work()
-        self.drain_memory_failure()
-        self.end_of_notification()
+        if self.mf_waiting:
+            self.drain_memory_failure()
+        if self.rcu_pending:
+            self.end_of_notification()
         if self.instant_sync_cpus:
             self.instant_sync_cpus = set()
         if self.nesting:

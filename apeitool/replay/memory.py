@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Dict
 
 PAGE = 4096
+SHIFT, MASK = 12, PAGE - 1     # shifts, not divmod: these run several times per replayed event
 
 
 class PhysMem:
@@ -14,9 +15,9 @@ class PhysMem:
         self.on_write = None      # callback(addr, size): lets the firmware side see OS writes
 
     def read(self, addr: int, n: int) -> bytes:
-        page, off = divmod(addr, PAGE)
+        off = addr & MASK
         if off + n <= PAGE:            # the common case: one page
-            buf = self.pages.get(page)
+            buf = self.pages.get(addr >> SHIFT)
             return bytes(buf[off:off + n]) if buf is not None else bytes(n)
         out = bytearray()
         while n > 0:
@@ -36,11 +37,11 @@ class PhysMem:
 
     def store(self, addr: int, data: bytes) -> None:
         """A firmware write: stored without telling anyone."""
-        page, off = divmod(addr, PAGE)
+        off = addr & MASK
         if off + len(data) <= PAGE:
-            buf = self.pages.get(page)
+            buf = self.pages.get(addr >> SHIFT)
             if buf is None:
-                buf = self.pages[page] = bytearray(PAGE)
+                buf = self.pages[addr >> SHIFT] = bytearray(PAGE)
             buf[off:off + len(data)] = data
             return
         pos = 0
@@ -54,9 +55,9 @@ class PhysMem:
             pos += take
 
     def read_int(self, addr: int, size: int) -> int:
-        page, off = divmod(addr, PAGE)
+        off = addr & MASK
         if off + size <= PAGE:
-            buf = self.pages.get(page)
+            buf = self.pages.get(addr >> SHIFT)
             return int.from_bytes(buf[off:off + size], "little") if buf is not None else 0
         return int.from_bytes(self.read(addr, size), "little")
 

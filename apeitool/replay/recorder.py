@@ -39,14 +39,19 @@ class Recorder:
         self.event_at = None          # the stream event being handled: its place is made when needed
         self.label = ""
 
-    def count(self, key: str, n: int = 1) -> None:
-        self.counts[key] += n
-
     def line(self, text: str) -> None:
-        self.log.add(f"[{self.now:12.6f}] {text}")
+        log = self.log
+        if len(log.items) >= log.limit:     # past --keep only the count: skip the formatting
+            log.dropped += 1
+        else:
+            log.items.append(f"[{self.now:12.6f}] {text}")
 
     def action(self, kind: str, **info) -> None:
-        self.actions.add({"at": self.now, "action": kind, **info})
+        actions = self.actions
+        if len(actions.items) >= actions.limit:
+            actions.dropped += 1
+        else:
+            actions.items.append({"at": self.now, "action": kind, **info})
 
     def violation(self, vid: str, message: str, source=None) -> None:
         self.violation_counts[vid] = self.violation_counts.get(vid, 0) + 1

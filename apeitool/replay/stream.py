@@ -24,10 +24,11 @@ FILE_MAGIC = b"APEIRPL\x01"
 FRAME_MAGIC = b"\xA5\x5A"
 FRAME = struct.Struct("<2sBBHHIQI")
 CRC_SIZE = 4
+unpack_from_crc = struct.Struct("<I").unpack_from
 MAX_PAYLOAD = 1 << 20                      # no status block comes near 1 MiB: larger is corruption
 KINDS = {"write": 1, "notify": 2, "tick": 3, "write_notify": 4, "end": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
-END = KINDS["end"]
+END, WRITE, WRITE_NOTIFY = KINDS["end"], KINDS["write"], KINDS["write_notify"]
 NESTED = 0x80
 NO_NOTIFY, NO_SOURCE = 0xFF, 0xFFFF
 
@@ -215,22 +216,23 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             stats.problems.append(f"{label}: frames {expected}..{upto - 1} rejected: {why}")
             expected = upto
 
+    # locals: this loop runs once per frame of streams with millions of frames
+    unpack_from, head_size, magic_ok, names, view = FRAME.unpack_from, FRAME.size, FRAME_MAGIC, KIND_NAMES, memoryview
     pos = 0
     while True:
         if pos > chunk:           # drop what is consumed: the window stays small
             del buf[:pos]
             base += pos
             pos = 0
-        if len(buf) < pos + FRAME.size and not fill(pos + FRAME.size):
+        if len(buf) < pos + head_size and not fill(pos + head_size):
             if len(buf) > pos and any(buf[pos:]):
                 stats.problems.append(f"{label}: offset 0x{base + pos:X}: {len(buf) - pos} trailing bytes "
                                       f"(a cut frame)")
             break
-        magic, kind, notify, cpu, source, seq, t_ns, length = FRAME.unpack_from(buf, pos)
-        size = FRAME.size + length + CRC_SIZE
-        end = pos + size
-        ok = magic == FRAME_MAGIC and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end)) and \
-            int.from_bytes(buf[end - 4:end], "little") == crc(buf[pos:end - 4])
+        magic, kind, notify, cpu, source, seq, t_ns, length = unpack_from(buf, pos)
+        end = pos + head_size + length + CRC_SIZE
+        ok = magic == magic_ok and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end)) and \
+            unpack_from_crc(buf, end - 4)[0] == crc(view(buf)[pos:end - 4])
         if not ok:
             stats.problems.append(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
             nxt = buf.find(FRAME_MAGIC, pos + 1)
@@ -254,14 +256,14 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
                 continue
             lost(seq, "lost (corrupted or missing)")
         expected = seq + 1
-        name = KIND_NAMES.get(kind_code)
+        name = names.get(kind_code)
         if name is None:
             stats.rejected += 1
             stats.problems.append(f"{label}: frame {seq}: unknown kind {kind_code}")
             continue
-        payload = bytes(buf[pos - 4 - length:pos - 4])
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
-                    None if notify == NO_NOTIFY else notify, payload if name in ("write", "write_notify") else None,
+                    None if notify == NO_NOTIFY else notify,
+                    bytes(view(buf)[pos - 4 - length:pos - 4]) if kind_code == WRITE or kind_code == WRITE_NOTIFY else None,
                     bool(kind & NESTED), "", seq)
     if end_total is None:
         stats.problems.append(f"{label}: no end frame: the stream is cut short")
