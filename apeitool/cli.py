@@ -97,7 +97,8 @@ def _split_kind(args):
 @click.option("--color/--no-color", default=None, help="Colour the text tree (default: when a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print decode warnings.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, metavar="N",
-              help="--format jsonl: decode on N processes (windows of records, output in input order).")
+              help="--format jsonl: decode on N processes (windows of records, output in input order; "
+                   "the workers' lines pass through files in $TMPDIR).")
 def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet, jobs):
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 

@@ -81,3 +81,45 @@ def test_jsonl_of_tables_and_misuse(tmp_path):
     assert result.exit_code == 0
     assert [json.loads(x)["header"]["signature"] for x in result.output.splitlines()] == ["HEST", "HEST"]
     assert _run("--jobs", "2", hest).exit_code == 2        # --jobs goes with jsonl
+
+
+def _spool_run(tmp_path, monkeypatch, blob, out):
+    """decode_paths with --jobs 2 over many small windows; the workers' spool folder under tmp_path."""
+    from apeitool import bulk
+    spool_root = tmp_path / "spool"
+    spool_root.mkdir()
+    monkeypatch.setattr(bulk, "PARALLEL_WINDOW", 2048)
+    monkeypatch.setattr(bulk.tempfile, "tempdir", str(spool_root))
+    src = tmp_path / "many.cper"
+    src.write_bytes(blob)
+    warnings = []
+    try:
+        return bulk.decode_paths([str(src)], out, warnings.append, jobs=2), warnings
+    finally:
+        assert list(spool_root.iterdir()) == []        # the workers' files and folder are gone
+
+
+def test_jobs_copy_worker_files_out_in_order_to_a_file_and_to_a_file_like(tmp_path, monkeypatch, records):
+    blob = b"".join(records) * 3
+    expected = io.BytesIO()
+    from apeitool.bulk import decode_paths
+    (tmp_path / "one.cper").write_bytes(blob)
+    assert decode_paths([str(tmp_path / "one.cper")], expected, print) == len(records) * 3
+    with open(tmp_path / "out.jsonl", "wb") as out:             # a descriptor: sendfile
+        n, _w = _spool_run(tmp_path, monkeypatch, blob, out)
+    assert n == len(records) * 3 and (tmp_path / "out.jsonl").read_bytes() == expected.getvalue()
+    buf = io.BytesIO()                                          # no descriptor: copied
+    (tmp_path / "b").mkdir()
+    n, _w = _spool_run(tmp_path / "b", monkeypatch, blob, buf)
+    assert buf.getvalue() == expected.getvalue()
+
+
+def test_jobs_error_in_a_later_window_stops_with_the_offset_and_cleans_up(tmp_path, monkeypatch, records):
+    from apeitool.errors import DecodeError
+    blob = bytearray(b"".join(records) * 3)
+    bad = len(records) * 2 + 5
+    bad_at = sum(len(r) for r in (records * 3)[:bad])
+    blob[bad_at + 20:bad_at + 24] = (0xFFFFF).to_bytes(4, "little")
+    with pytest.raises(DecodeError) as e:
+        _spool_run(tmp_path, monkeypatch, bytes(blob), io.BytesIO())
+    assert f"offset 0x{bad_at + 20:X}" in e.value.one_line() and f"records[{bad}]" in e.value.one_line()
