@@ -78,24 +78,26 @@ class Sink:
         self._done(warnings, n, error)
 
     def _copy(self, f) -> None:
+        """sendfile to the output's descriptor; what it cannot send (no descriptor, as BytesIO; a
+        descriptor sendfile refuses, as some terminals; no sendfile, as on Windows) is copied."""
         try:
-            fd = self.out.fileno()
-        except (AttributeError, OSError, ValueError):   # BytesIO and other file-likes without a descriptor
-            shutil.copyfileobj(f, self.out, 1 << 20)
-            return
-        self.out.flush()
-        size, off = os.fstat(f.fileno()).st_size, 0
-        try:
-            while off < size:
-                sent = os.sendfile(fd, f.fileno(), off, size - off)
-                if sent == 0:
-                    break
-                off += sent
-        except OSError:   # a descriptor sendfile cannot write to (some terminals): copy what is left
-            pass
-        if off < size:
-            f.seek(off)
-            shutil.copyfileobj(f, self.out, 1 << 20)
+            fd = self.out.fileno() if hasattr(os, "sendfile") else None
+        except (AttributeError, OSError, ValueError):
+            fd = None
+        off = 0
+        if fd is not None:
+            self.out.flush()
+            size = os.fstat(f.fileno()).st_size
+            try:
+                while off < size:
+                    sent = os.sendfile(fd, f.fileno(), off, size - off)
+                    if sent == 0:
+                        break
+                    off += sent
+            except OSError:
+                pass
+        f.seek(off)
+        shutil.copyfileobj(f, self.out, 1 << 20)
 
     def _done(self, warnings, n: int, error: Optional[str]) -> None:
         self.items += n

@@ -123,3 +123,24 @@ def test_jobs_error_in_a_later_window_stops_with_the_offset_and_cleans_up(tmp_pa
     with pytest.raises(DecodeError) as e:
         _spool_run(tmp_path, monkeypatch, bytes(blob), io.BytesIO())
     assert f"offset 0x{bad_at + 20:X}" in e.value.one_line() and f"records[{bad}]" in e.value.one_line()
+
+
+def test_jobs_copy_falls_back_when_sendfile_refuses_part_way(tmp_path, monkeypatch, records):
+    """A descriptor sendfile gives up on after some bytes: the rest is copied, nothing lost or doubled."""
+    import os
+    from apeitool import bulk
+    blob = b"".join(records) * 2
+    expected = io.BytesIO()
+    (tmp_path / "one.cper").write_bytes(blob)
+    bulk.decode_paths([str(tmp_path / "one.cper")], expected, print)
+    real, calls = os.sendfile, []
+
+    def flaky(out_fd, in_fd, offset, count):
+        calls.append(offset)
+        if len(calls) % 2:
+            return real(out_fd, in_fd, offset, min(count, 100))
+        raise OSError(22, "Invalid argument")
+    monkeypatch.setattr(bulk.os, "sendfile", flaky)
+    with open(tmp_path / "out.jsonl", "wb") as out:
+        _spool_run(tmp_path, monkeypatch, blob, out)
+    assert calls and (tmp_path / "out.jsonl").read_bytes() == expected.getvalue()

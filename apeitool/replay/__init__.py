@@ -49,7 +49,7 @@ class Simulation:
         for when, reg in (self._polls_due(t) if self.polled else ()):
             self.rec.now = when
             self.rec.event_at, self.rec.where = None, f"poll of source {reg.fw.sid}"
-            before = None if self.rec.timeline.full else dict(self.rec.counts)
+            before = dict(self.rec.counts) if self.rec.timeline.room() else None
             k.ghes_proc(reg, cpu=0)
             k.end_instant()
             self._note(f"poll source {reg.fw.sid}", before)
@@ -76,8 +76,7 @@ class Simulation:
         if ev.at > rec.now:
             self.advance(ev.at)
         rec.event_at = ev
-        noting = not rec.timeline.full     # past --keep the timeline only counts: skip the text
-        before = dict(rec.counts) if noting else None
+        before = dict(rec.counts) if rec.timeline.room() else None   # past --keep: counted, no text
         kind = ev.kind
         if kind == "write" or kind == "write_notify":
             src = self.fw.write(ev.source, ev.data)
@@ -87,19 +86,17 @@ class Simulation:
             self.notify(ev)
         if self.kernel.rcu_pending:
             self.kernel.end_of_notification()
-        if noting:
+        if before is not None:
             what = f"write source {ev.source} ({len(ev.data)} bytes)" if ev.data is not None else \
                 ("tick" if kind == "tick" else "")
             if kind in ("notify", "write_notify"):
                 what += ("; " if what else "") + f"notify {notify_name(ev.notify)} cpu {ev.cpu}"
             self._note(what, before)
-        else:
-            rec.timeline.dropped += 1
 
     def _note(self, what: str, before: Optional[dict]) -> None:
-        """A timeline entry: what happened and which counters it moved."""
+        """A timeline entry: what happened and which counters it moved (`before` None: not kept,
+        already counted by Capped.room)."""
         if before is None:
-            self.rec.timeline.dropped += 1
             return
         counts = self.rec.counts
         delta = [f"{k}+{counts[k] - before[k]}" for k in SUMMARY_KEYS if counts[k] != before[k]]

@@ -148,7 +148,8 @@ class Firmware:
             self.rec.violation("FW.BAD_RECORD", f"source {sid}: the record fails cper_estatus_check", sid)
         self.mem.store(s.block, data)
         if s.type == 10:   # take the acknowledgement back, as QEMU does before it raises the error
-            self.mem.store_int(s.ack_reg, s.ack_size, self.mem.read_int(s.ack_reg, s.ack_size) & ~(s.write << s.ack_off))
+            acked = self.mem.read_int(s.ack_reg, s.ack_size)
+            self.mem.store_int(s.ack_reg, s.ack_size, acked & ~(s.write << s.ack_off))
             s.acked = False
         return s
 

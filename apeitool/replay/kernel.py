@@ -28,8 +28,8 @@ CACHE_MAX_NS = 10_000_000_000
 NODE_HDR, CACHE_HDR, VENDOR_HDR, TASK_WORK = 24, 40, 40, 32
 MF_FIFO = 16
 MF_SOFT_OFFLINE, MF_ACTION_REQUIRED = 1 << 3, 1 << 1
-HDR = struct.Struct("<IIIII")
-ZERO_STATUS = bytes(4)             # what clearing block_status writes     # block_status, raw_data_offset, raw_data_length, data_length, error_severity
+HDR = struct.Struct("<IIIII")     # block_status, raw_data_offset, raw_data_length, data_length, error_severity
+ZERO_STATUS = bytes(4)             # what clearing block_status writes
 POLLED, EXTERNAL, LOCAL, SCI, NMI, CMCI, MCE, GPIO, SEA, SEI, GSIV, SDEI = range(12)
 HED = (SCI, GPIO, GSIV)
 HED_LIST = -1                      # SCI, GPIO-Signal and GSIV sources share the HED notifier's list
@@ -557,7 +557,8 @@ class Kernel:
             self.counts["memory_failure_queued"] += 1
             self.rec.action("memory_failure", source=reg.fw.sid, pfn=pfn, flags="MF_ACTION_REQUIRED", cpu=cpu,
                             via="task_work", signal="BUS_MCEERR_AR")
-            self.log(f"Memory failure: {pfn:#x}: Sending SIGBUS to {VICTIM}:{1000 + cpu} due to hardware memory corruption")
+            self.log(f"Memory failure: {pfn:#x}: Sending SIGBUS to {VICTIM}:{1000 + cpu} due to hardware memory "
+                     f"corruption")
             self.pool.release(off, TASK_WORK)
             return True
         fifo = self.mf_fifo.setdefault(cpu, deque())
@@ -660,16 +661,6 @@ class Kernel:
         else:
             for reg in regs:
                 self.ghes_proc(reg, cpu)
-
-    def polls_due(self, until: float):
-        """(time, source) of every poll due up to `until`, in time order."""
-        due = []
-        for reg in self.lists.get(POLLED, []):
-            while reg.next_poll is not None and reg.next_poll <= until:
-                due.append((reg.next_poll, reg.fw.index, reg))
-                reg.next_poll += reg.poll_ms / 1000.0
-        due.sort(key=lambda d: (d[0], d[1]))
-        return [(t, reg) for t, _i, reg in due]
 
     def end_instant(self) -> None:
         if self.irq_work_pending or self.llist:

@@ -15,15 +15,17 @@ class Capped:
     items: List = field(default_factory=list)
     dropped: int = 0
 
-    @property
-    def full(self) -> bool:
-        return len(self.items) >= self.limit
+    def room(self) -> bool:
+        """True when one more item is kept; otherwise it is counted as dropped. Callers ask before
+        they format an item, so a long run past --keep does not build text nobody keeps."""
+        if len(self.items) < self.limit:
+            return True
+        self.dropped += 1
+        return False
 
     def add(self, item) -> None:
-        if len(self.items) < self.limit:
+        if self.room():
             self.items.append(item)
-        else:
-            self.dropped += 1
 
 
 class Recorder:
@@ -40,18 +42,12 @@ class Recorder:
         self.label = ""
 
     def line(self, text: str) -> None:
-        log = self.log
-        if len(log.items) >= log.limit:     # past --keep only the count: skip the formatting
-            log.dropped += 1
-        else:
-            log.items.append(f"[{self.now:12.6f}] {text}")
+        if self.log.room():
+            self.log.items.append(f"[{self.now:12.6f}] {text}")
 
     def action(self, kind: str, **info) -> None:
-        actions = self.actions
-        if len(actions.items) >= actions.limit:
-            actions.dropped += 1
-        else:
-            actions.items.append({"at": self.now, "action": kind, **info})
+        if self.actions.room():
+            self.actions.items.append({"at": self.now, "action": kind, **info})
 
     def violation(self, vid: str, message: str, source=None) -> None:
         self.violation_counts[vid] = self.violation_counts.get(vid, 0) + 1

@@ -24,7 +24,7 @@ FILE_MAGIC = b"APEIRPL\x01"
 FRAME_MAGIC = b"\xA5\x5A"
 FRAME = struct.Struct("<2sBBHHIQI")
 CRC_SIZE = 4
-unpack_from_crc = struct.Struct("<I").unpack_from
+CRC_FIELD = struct.Struct("<I")
 MAX_PAYLOAD = 1 << 20                      # no status block comes near 1 MiB: larger is corruption
 KINDS = {"write": 1, "notify": 2, "tick": 3, "write_notify": 4, "end": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
@@ -218,6 +218,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
 
     # locals: this loop runs once per frame of streams with millions of frames
     unpack_from, head_size, magic_ok, names, view = FRAME.unpack_from, FRAME.size, FRAME_MAGIC, KIND_NAMES, memoryview
+    crc_at = CRC_FIELD.unpack_from
     pos = 0
     while True:
         if pos > chunk:           # drop what is consumed: the window stays small
@@ -232,7 +233,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         magic, kind, notify, cpu, source, seq, t_ns, length = unpack_from(buf, pos)
         end = pos + head_size + length + CRC_SIZE
         ok = magic == magic_ok and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end)) and \
-            unpack_from_crc(buf, end - 4)[0] == crc(view(buf)[pos:end - 4])
+            crc_at(buf, end - 4)[0] == crc(view(buf)[pos:end - 4])
         if not ok:
             stats.problems.append(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
             nxt = buf.find(FRAME_MAGIC, pos + 1)
@@ -261,10 +262,10 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             stats.rejected += 1
             stats.problems.append(f"{label}: frame {seq}: unknown kind {kind_code}")
             continue
+        payload = bytes(view(buf)[pos - 4 - length:pos - 4]) if kind_code == WRITE or kind_code == WRITE_NOTIFY \
+            else None
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
-                    None if notify == NO_NOTIFY else notify,
-                    bytes(view(buf)[pos - 4 - length:pos - 4]) if kind_code == WRITE or kind_code == WRITE_NOTIFY else None,
-                    bool(kind & NESTED), "", seq)
+                    None if notify == NO_NOTIFY else notify, payload, bool(kind & NESTED), "", seq)
     if end_total is None:
         stats.problems.append(f"{label}: no end frame: the stream is cut short")
         end_total = expected
