@@ -41,3 +41,69 @@ def notify_unsupported(notify: int, arch: str, sdei: bool = True) -> Optional[st
     if notify == 11 and arch != "arm64":
         return "notified via SDE Interface is not supported!"
     return None
+
+
+class LinuxView:
+    """The error source entries apei_hest_parse walks: Error Source Count of them, from 0x28, each
+    as long as its type says. Without zero gaps these are the model's first `count` sources; with
+    gaps Linux reads the zeros as IA-32 MCE structures (Source Id 0, no banks) and may never reach
+    the sources behind them, or land inside one.
+
+    sources: what the kernel sees, in order; index: the model index of each (None for a structure
+    only Linux sees); offset: its byte offset when known; failure: the kernel's message when the
+    walk aborts (the whole HEST is then disabled), with the offset and model index it names."""
+
+    def __init__(self, sources, index, offset, failure=None, failure_offset=None):
+        self.sources, self.index, self.offset = sources, index, offset
+        self.failure, self.failure_offset = failure, failure_offset
+
+    @property
+    def phantoms(self):
+        return [k for k, i in enumerate(self.index) if i is None]
+
+
+def linux_view(model: dict) -> LinuxView:
+    sources = model.get("sources", [])
+    count = model.get("error_source_count", len(sources))
+    if not model.get("gaps"):
+        n = min(count, len(sources))
+        return LinuxView(sources[:n], list(range(n)), [None] * n)
+    from .errors import ApeiError
+    from .model import parse_fixed
+    from .schemas.hest import HEST_HEADER_SIZE, MC_BANK_SIZE, SOURCE_STRUCTS
+    from .schemas.common import struct_offset
+    from .tables import build_table
+    from .tables.hest import walk
+    try:
+        table = build_table(model, "HEST")
+    except ApeiError:
+        n = min(count, len(sources))
+        return LinuxView(sources[:n], list(range(n)), [None] * n)
+    at_index = {}
+    for off, struct, path in walk(table):
+        if path.startswith("sources[") and "." not in path:
+            at_index[off] = int(path[8:-1])
+    seen, index, offsets = [], [], []
+    off = HEST_HEADER_SIZE
+    for _ in range(count):
+        if len(table) - off < 4:
+            return LinuxView(seen, index, offsets, "[Firmware Bug]: HEST: Table contents overflow for "
+                             "hardware error source: 0.", off)
+        t = int.from_bytes(table[off:off + 2], "little")
+        sid = int.from_bytes(table[off + 2:off + 4], "little")
+        if t not in SOURCE_STRUCTS:
+            return LinuxView(seen, index, offsets, f"[Firmware Warn]: HEST: Unknown or unused hardware error "
+                             f"source type: {t} for hardware error source: {sid}.", off)
+        struct, has_banks = SOURCE_STRUCTS[t]
+        length = struct.sizeof()
+        if has_banks and off + struct_offset(struct, "num_hardware_banks") < len(table):
+            length += table[off + struct_offset(struct, "num_hardware_banks")] * MC_BANK_SIZE
+        if off + length > len(table):
+            return LinuxView(seen, index, offsets, f"[Firmware Bug]: HEST: Table contents overflow for "
+                             f"hardware error source: {sid}.", off)
+        entry = parse_fixed(struct, table, off, "", "an error source")
+        seen.append(sources[at_index[off]] if off in at_index else entry)
+        index.append(at_index.get(off))
+        offsets.append(off)
+        off += length
+    return LinuxView(seen, index, offsets)

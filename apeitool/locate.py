@@ -54,7 +54,8 @@ def table_offsets(table: bytes) -> Offsets:
     for offset, struct, path in codec(table[:4].decode("latin-1")).walk(table):
         if path:
             out[path] = offset
-        struct_offsets(struct, offset, path, out)
+        if not isinstance(struct, str):   # a zero gap has no fields
+            struct_offsets(struct, offset, path, out)
     return out
 
 

@@ -95,7 +95,8 @@ def test_fixture_specs_build():
     for path in TABLE_FIXTURES:
         raw = apeitool.build(load_spec(str(path)), path.parent.name)
         [t] = apeitool.decode_bytes(raw)
-        assert t.warnings == []
+        # zero-gap.yaml reproduces broken firmware: its gaps are what decode warns about
+        assert [w.field for w in t.warnings] == [f"gaps[{k}]" for k in range(len(t.model.get("gaps", [])))]
         assert apeitool.build(t.model) == raw
 
 

@@ -25,8 +25,13 @@ def test_iasl_disassembles_our_build_as_we_render_it(spec, tmp_path):
     assert field_lines(render(raw)) == field_lines((tmp_path / "t.dsl").read_text())
 
 
+# iasl prints a zero gap as IA-32 MCE subtables (and "terminates in the middle" for a short tail):
+# its own disassembly of such a table does not compile back to it, so neither can ours
+RECOMPILABLE = [p for p in SPECS if "gaps" not in load_spec(str(p))]
+
+
 @needs_iasl
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("spec", RECOMPILABLE, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_iasl_compiles_our_iasl_output_to_the_same_bytes(spec, tmp_path):
     raw = apeitool.build(load_spec(str(spec)), spec.parent.name)
     (tmp_path / "t.asl").write_text(render(raw))

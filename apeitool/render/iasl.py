@@ -41,13 +41,17 @@ def _dump(out: list, table: bytes, base: int, struct) -> None:
     pos = base
     for name, sc, label in fields(struct):
         size = sc.sizeof()
+        if pos + size > len(table):
+            out.append("/**** ACPI table terminates in the middle of a data structure! (dump table) */\n")
+            return False
         raw = table[pos:pos + size]
         inner = leaf(sc)
         if hasattr(inner, "subcons"):
             if not last_blank:
                 out.append("\n")
             out.append(_line(pos, size, label) + f"[{BLOCK_TITLES[id(inner)]}]\n")
-            _dump(out, table, pos, inner)
+            if not _dump(out, table, pos, inner):
+                return False
             out.append("\n")
             last_blank = True
             pos += size
@@ -75,6 +79,7 @@ def _dump(out: list, table: bytes, base: int, struct) -> None:
             for flag_label, bit in inner.iasl_bits:
                 out.append(_flag_line(flag_label) + f"{value >> bit & 1:X}\n")
         pos += size
+    return True
 
 
 def hexdump(table: bytes) -> str:
@@ -104,9 +109,19 @@ def render(table: bytes, source_name: str = None) -> str:
            " */\n",
            "\n"]
     _dump(out, table, 0, SdtHeader)
-    for offset, struct, _path in codec(sig).walk(table):
+    table_codec = codec(sig)
+    walk = table_codec.iasl_walk(table, lenient=True) if hasattr(table_codec, "iasl_walk") \
+        else table_codec.walk(table)
+    for offset, struct, path in walk:
+        if struct is None and path is None:   # the table ends inside a subtable's type
+            out.append("\n/**** ACPI table terminates in the middle of a data structure! (dump table) */\n")
+            break
+        if struct is None:   # iasl stops at a type it has no length for
+            out.append(f"\n**** Unknown {sig} subtable type 0x{path:X}\n")
+            break
         out.append("\n")
-        _dump(out, table, offset, struct)
+        if not _dump(out, table, offset, struct):
+            break
     out.append("\n")
     out.append(hexdump(table))
     return "".join(out)

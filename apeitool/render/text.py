@@ -6,7 +6,7 @@ field shows with its label and byte offset. Plain text (no colour) when not writ
 from __future__ import annotations
 
 from .. import names
-from ..schemas.common import BitFlags, FixedName, NamedEnum, fields, leaf
+from ..schemas.common import BitFlags, FixedName, NamedEnum, fields, leaf, show_name
 from ..schemas.header import SdtHeader
 from ..tables import codec
 
@@ -34,7 +34,7 @@ def _value(inner, value, size: int) -> str:
             on.append(f"reserved bits 0x{value['reserved']:X}")
         return f"0x{raw:0{size * 2}X}" + (f" [{', '.join(on)}]" if on else "")
     if isinstance(inner, FixedName):
-        return repr(value) if any(not (0x20 <= ord(c) < 0x7F) for c in value) else f'"{value}"'
+        return f'"{show_name(value)}"'
     if isinstance(value, int):
         return _num(value, size)
     return str(value)

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..linux_hest import GHES_TYPES, hest_walk, notify_unsupported
+from ..linux_hest import linux_view, GHES_TYPES, hest_walk, notify_unsupported
 from .firmware import Firmware, FwSource
 from .memory import PAGE, PhysMem
 from .records import estatus_ok, plan
@@ -187,7 +187,7 @@ class Kernel:
 
     # -- probe (hest.c + ghes_probe) -----------------------------------------------------------------
     def _probe(self) -> None:
-        from ..validate.rules_table import gar_error
+        from ..validate.rules_table import gar_error, gar_message
         hest = self.hest
         sources = hest.get("sources", [])
         count = hest.get("error_source_count", len(sources))
@@ -196,8 +196,13 @@ class Kernel:
                      f"{sources[-1]['source_id'] if sources else 0}.")
             self.log("HEST: Table parsing failed: no GHES registered")
             return
-        walked = [(i, s) for i, t, s, skipped in hest_walk(sources, count, self._type)
-                  if t in GHES_TYPES and not skipped]
+        view = linux_view(hest)          # zero gaps: Linux walks them as IA-32 MCE structures
+        if view.failure:
+            self.log(view.failure)
+            self.log("HEST: Table parsing failed: no GHES registered")
+            return
+        walked = [(view.index[k], s) for k, t, s, skipped in hest_walk(view.sources, len(view.sources), self._type)
+                  if t in GHES_TYPES and not skipped and view.index[k] is not None]
         seen = set()
         for i, s in walked:
             if s.get("enabled", 1) and s["source_id"] in seen:
@@ -225,8 +230,7 @@ class Kernel:
                 if gas is not None:
                     err = gar_error({**gas, "address": addr})
                     if err:
-                        bad = f"{FW_BUG}APEI: {err[2]} [0x{addr:x}/{gas['bit_width']}/{gas['bit_offset']}/" \
-                              f"{gas['access_size']}/{gas['space_id']}]"
+                        bad = gar_message({**gas, "address": addr}, err[2])
             if bad:
                 self.log(bad)
                 continue

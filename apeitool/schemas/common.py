@@ -115,6 +115,14 @@ class FixedName(Adapter):
         return data.ljust(self.length, b"\0")
 
 
+def show_name(value) -> str:
+    """A header name as a reader can see it: printable ASCII as is, any other byte as \\xNN
+    (a str holds latin-1 characters, one per byte; bytes are taken as they are)."""
+    if isinstance(value, str):
+        value = value.encode("latin-1", "replace")
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\x{b:02x}" for b in value)
+
+
 class LenientInt(Adapter):
     """An integer field that also accepts '0x..' strings when building."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ..linux_hest import GHES_TYPES, MC_TYPES, hest_walk, notify_unsupported as unsupported_reason
+from ..linux_hest import GHES_TYPES, MC_TYPES, hest_walk, linux_view, notify_unsupported as unsupported_reason
 from .engine import enum_int, flags_int, kernels_text, rule
 
 HEST = ("hest",)
 AER_TYPES = (6, 7, 8)
+SOURCE_TYPES = (0, 1, 2, 6, 7, 8, 9, 10, 11)
 ARM_ONLY_NOTIFY = {8: "SEA", 11: "SDEI"}
 X86_ONLY_NOTIFY = {4: "NMI"}
 MC_FLAG_BITS = [("firmware_first", 0), ("ghes_assist", 2)]
@@ -309,11 +310,14 @@ def ghes(ctx):
 
 
 @rule("HEST.GHES.RELATED_SOURCE", "warning", "Related Source Id points nowhere useful",
-      "ACPI 6.5 §18.3.2.7 (Related Source Id: 0xFFFF = none, else the GHES_ASSIST source); "
+      "ACPI 4.0 §17.3.2.6 (Related Source Id: the alternate, non-generic error source this GHES "
+      "reports for); ACPI 6.5 §18.3.2.7 (0xFFFF = none, or the GHES_ASSIST machine-check source); "
       "real-tables survey (AMI: Related Source Id 0 in both GHES)", HEST)
 def related_source(ctx):
-    """A GHES's Related Source Id is 0xFFFF unless it reports for a machine-check source
-    (types 0, 1, 11). Firmware that leaves it 0 makes the GHES point to itself or to another GHES."""
+    """A GHES's Related Source Id is 0xFFFF or names the non-generic source it stands in for:
+    ACPI 4.0 meant any alternate source (firmware pairs firmware-first PCIe AER sources with GHES
+    this way), ACPI 6.x the machine-check source a GHES_ASSIST GHES helps. Warned: pointing to
+    itself, to no source, or to a GHES/GHESv2, which no ACPI version allows."""
     by_id = {}
     for i, t, s in sources(ctx):
         by_id.setdefault(s.get("source_id"), (i, t, s))
@@ -326,10 +330,11 @@ def related_source(ctx):
             yield path, f"{describe(i, t, s)}: Related Source Id {rel} points to itself (0xFFFF means none)"
         elif rel not in by_id:
             yield path, f"{describe(i, t, s)}: Related Source Id {rel} matches no error source"
-        elif by_id[rel][1] not in MC_TYPES:
+        elif by_id[rel][1] in GHES_TYPES or by_id[rel][1] not in SOURCE_TYPES:
             j, tt, ss = by_id[rel]
-            yield path, (f"{describe(i, t, s)}: Related Source Id {rel} is {describe(j, tt, ss)}, not a "
-                         f"machine-check source")
+            yield path, (f"{describe(i, t, s)}: Related Source Id {rel} is {describe(j, tt, ss)}: a generic "
+                         f"source cannot be the alternate of another (ACPI 4.0 alternate source, 6.x "
+                         f"GHES_ASSIST machine-check source)")
 
 
 @rule("HEST.GHES.STATUS_BLOCK_SHARED", "error", "two GHES share one Error Status Address",
@@ -416,10 +421,65 @@ def read_ack_shared(ctx):
 # -- what Linux does ---------------------------------------------------------------------------------
 
 def linux_walk(ctx):
-    """(index, type, source, assist_skipped) of the entries Linux's apei_hest_parse walks."""
+    """(model index, type, source, assist_skipped) of the model's sources that Linux's
+    apei_hest_parse walks (structures only Linux sees, in a zero gap, are left out)."""
+    view = linux_view(ctx.model or {})
+    if view.failure:
+        return
+    for k, t, s, skipped in hest_walk(view.sources, len(view.sources),
+                                      lambda s: enum_int("hest_type", s.get("type"))):
+        if view.index[k] is not None:
+            yield view.index[k], t, s, skipped
+
+
+@rule("HEST.ZERO_GAP", "warning", "zero bytes where an error source structure should start",
+      "ACPI 6.5 §18.3.2 (error source structures follow one another up to Table Length); "
+      "seen on a real server board (336 zero bytes before two GHES)", HEST)
+def zero_gap(ctx):
+    """A run of zero bytes between (or after) error source structures is no structure: iasl prints
+    it as IA-32 Machine Check Exception subtables, Linux walks it as such (LINUX.HEST.ZERO_GAP_WALK).
+    apeitool keeps the gap as bytes so the table round-trips."""
     m = ctx.model or {}
-    return hest_walk(m.get("sources", []), m.get("error_source_count", 0),
-                     lambda s: enum_int("hest_type", s.get("type")))
+    n = len(m.get("sources", []))
+    for k, gap in enumerate(m.get("gaps") or []):
+        i = gap["before_source"]
+        where = (f"between sources[{i - 1}] and sources[{i}]" if 0 < i < n else
+                 "before sources[0]" if i == 0 and n else "after the last error source structure")
+        yield f"gaps[{k}]", f"{gap['length']} zero bytes {where} are no error source structure"
+
+
+@rule("LINUX.HEST.ZERO_GAP_WALK", "error", "Linux walks a zero gap as IA-32 MCE structures",
+      "Linux drivers/acpi/apei/hest.c apei_hest_parse (walks Error Source Count entries from the "
+      "first, each as long as its type; Table Length is only an overflow bound)", HEST, "linux")
+def zero_gap_walk(ctx):
+    """Linux does not skip zero bytes: it reads them as type-0 IA-32 MCE structures (Source Id 0,
+    no banks), counts them against Error Source Count, and so never reaches the sources behind the
+    gap, or lands inside one and disables the HEST. Says which GHES Linux never registers."""
+    m = ctx.model or {}
+    if not m.get("gaps"):
+        return
+    view = linux_view(m)
+    who = kernels_text(ctx.arches)
+    if view.failure:
+        yield "gaps[0]", (f"{who}: reading the zero gap as IA-32 MCE structures, the walk reaches 0x"
+                          f"{view.failure_offset:X}: \"{view.failure}\": HEST disabled, no GHES registered")
+        return
+    phantoms = view.phantoms
+    if not phantoms:
+        return
+    reached = {i for i in view.index if i is not None}
+    missed = [(i, enum_int("hest_type", s.get("type")), s) for i, s in enumerate(m["sources"]) if i not in reached]
+    ghes_missed = [describe(i, t, s) for i, t, s in missed if t in GHES_TYPES]
+    registered = [i for i, t, s, skipped in linux_walk(ctx) if t in GHES_TYPES and not skipped]
+    text = (f"{who}: walks {len(phantoms)} IA-32 MCE structure(s) (Source Id 0) in the zero gap at "
+            f"0x{view.offset[phantoms[0]]:X} as part of Error Source Count {m['error_source_count']}")
+    if missed:
+        text += f"; never reaches sources{[i for i, _t, _s in missed]}"
+    if ghes_missed:
+        text += f" ({', '.join(ghes_missed)} not registered)"
+    if not registered:
+        text += ": no GHES registered"
+    yield "gaps[0]", text
 
 
 @rule("LINUX.HEST.COUNT_OVERFLOW", "error", "Linux disables the HEST: Error Source Count overflows the table",

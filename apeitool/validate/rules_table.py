@@ -1,6 +1,7 @@
 """Rules for every ACPI table: header, checksum, structure, and the Generic Address Structures."""
 from __future__ import annotations
 
+from ..schemas.common import show_name
 from .engine import enum_int, rule
 
 TABLES = ("hest", "bert", "einj", "erst")
@@ -16,7 +17,8 @@ NAME_FIELDS = [("header.signature", 0, 4), ("header.oem_id", 10, 6), ("header.oe
       "ERSTHeaderSizeTooLong, ERSTTooManyEntries", TABLES + ("cper", "estatus"))
 def structure(ctx):
     """A structure runs past Table Length, a type has no defined length, or a count/length lies:
-    nothing after that point can be read (iasl and Linux stop there too). The other rules then only
+    nothing after that point can be read (iasl stops there too; Linux walks Error Source Count
+    entries and fails where they run out, LINUX.HEST.COUNT_OVERFLOW). The other rules then only
     see the table header."""
     e = ctx.structure_error
     if e is not None:
@@ -71,7 +73,18 @@ def name_non_ascii(ctx):
         raw = ctx.data[off:off + size].rstrip(b"\0")
         bad = [b for b in raw if b < 0x20 or b > 0x7E]
         if bad:
-            yield path, f"{path.split('.')[1]} {raw!r} has non-printable byte 0x{bad[0]:02X}"
+            yield path, f"{path.split('.')[1]} \"{show_name(raw)}\" has non-printable byte 0x{bad[0]:02X}"
+
+
+@rule("TABLE.NAME_EMPTY", "warning", "header name is all NUL",
+      "ACPI 6.5 §5.2.6 (OEM ID, OEM Table ID, Creator ID identify the table's maker)", TABLES)
+def name_empty(ctx):
+    """An all-NUL OEM ID, OEM Table ID or Creator ID names nobody: tools that match tables by these
+    ids (kernel quirk lists, fwts, acpidump -n) cannot tell such tables apart."""
+    for path, off, size in NAME_FIELDS[1:]:
+        raw = ctx.data[off:off + size]
+        if len(raw) == size and not any(raw):
+            yield path, f"{path.split('.')[1]} is {size} NUL bytes"
 
 
 @rule("TABLE.NAME_NUL_PADDED", "info", "header name padded with NUL instead of spaces",
@@ -82,7 +95,7 @@ def name_nul_padded(ctx):
     for path, off, size in NAME_FIELDS[1:]:
         raw = ctx.data[off:off + size]
         if b"\0" in raw.rstrip(b"\0") or raw.endswith(b"\0") and raw.strip(b"\0"):
-            yield path, f"{path.split('.')[1]} {raw!r} is padded with NUL"
+            yield path, f"{path.split('.')[1]} \"{show_name(raw)}\" is padded with NUL"
 
 
 # -- Generic Address Structures ---------------------------------------------------------------------
@@ -168,17 +181,35 @@ def gar_error(gas: dict):
     return None
 
 
+def gar_message(gas: dict, text: str) -> str:
+    """The kernel's line for a rejected register, numbers as apei_check_gar prints them
+    ("[Firmware Bug]: APEI: Invalid physical address in GAR [0x0/64/0/4/0]")."""
+    return (f"[Firmware Bug]: APEI: {text} [0x{gas['address']:x}/{gas['bit_width']}/{gas['bit_offset']}/"
+            f"{enum_int('access_size', gas['access_size'])}/{enum_int('gas_space', gas['space_id'])}]")
+
+
+# what the kernel does after apei_exec_collect_resources fails on a table's first bad register
+_COLLECT_FAILS = {"einj": "Linux stops collecting resources here (\"EINJ: Error collecting EINJ "
+                          "resources.\"): error injection is disabled",
+                  "erst": "Linux stops collecting resources here: ERST is disabled (no pstore, no "
+                          "error record persistence)"}
+
+
 def _gar_checks(ctx):
-    """(check name, path, message) for each register Linux would reject."""
+    """(check name, path, message) for each register Linux would reject. A GHES is probed on its
+    own; EINJ/ERST resources are collected in entry order and the first bad register ends it."""
     for path, gas, what, owner in gas_items(ctx, linux_only=True):
         if ctx.kind == "hest" and not _enabled(owner):
             continue   # Linux never maps a disabled source's registers
         err = gar_error(gas)
         if err:
             name, field, text = err
-            yield name, f"{path}.{field}", (f"{what}: {field.replace('_', ' ')} {gas[field]} "
-                                            f"(\"{text} [0x{gas['address']:x}/{gas['bit_width']}/"
-                                            f"{gas['bit_offset']}/{gas['access_size']}/{gas['space_id']}]\")")
+            value = gas[field] if field != "address" else f"0x{gas['address']:X}"
+            consequence = _COLLECT_FAILS.get(ctx.kind, "the source is not registered")
+            yield name, f"{path}.{field}", (f"{what}: {field.replace('_', ' ')} {value}: "
+                                            f"\"{gar_message(gas, text)}\"; {consequence}")
+            if ctx.kind in _COLLECT_FAILS:
+                return
 
 
 def _gar_rule(which: str, title: str, doc: str):
