@@ -8,7 +8,6 @@ Each change carries the field path in A and in B and the byte offset of the fiel
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -83,21 +82,44 @@ def pair_by_position(a: list, b: list, same: Callable = None) -> List[Pairing]:
     return out
 
 
-def pair_by_alignment(a: list, b: list) -> List[Pairing]:
-    """Longest common subsequence over the items; replaced runs pair item by item."""
-    ka = [json.dumps(x, sort_keys=True, default=str) for x in a]
-    kb = [json.dumps(x, sort_keys=True, default=str) for x in b]
-    out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ka, kb, autojunk=False).get_opcodes():
-        if op == "equal" or op == "replace":
-            n = min(i2 - i1, j2 - j1)
-            out += [Pairing(i1 + k, j1 + k) for k in range(n)]
-            out += [Pairing(i, None) for i in range(i1 + n, i2)]
-            out += [Pairing(None, j) for j in range(j1 + n, j2)]
-        elif op == "delete":
-            out += [Pairing(i, None) for i in range(i1, i2)]
+def _instruction_score(x, y) -> int:
+    """How alike two EINJ/ERST instruction entries are; 0: never the same entry (another action).
+    The action says what the entry is for; instruction, register, value and mask what it does."""
+    if not isinstance(x, dict) or not isinstance(y, dict) or x.get("action") != y.get("action"):
+        return 0
+    score = 16 + 8 * (x.get("instruction") == y.get("instruction"))
+    rx, ry = x.get("register_region") or {}, y.get("register_region") or {}
+    score += 4 * (rx == ry) + 2 * (rx.get("address") == ry.get("address"))
+    score += (x.get("value") == y.get("value")) + (x.get("mask") == y.get("mask")) + (x == y)
+    return score
+
+
+def pair_by_alignment(a: list, b: list, score: Callable = _instruction_score) -> List[Pairing]:
+    """A global sequence alignment (Needleman-Wunsch, no gap cost) that maximises the summed
+    similarity of paired items and keeps their order: an inserted entry is one addition, an entry
+    whose register moved is one change, and entries of different actions never pair."""
+    n, m = len(a), len(b)
+    if n * m > 250_000:   # no instruction table is near this; fall back to exact matches
+        score = lambda x, y: 1 if x == y else 0    # noqa: E731
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        row, below = best[i], best[i + 1]
+        for j in range(m - 1, -1, -1):
+            s = score(a[i], b[j])
+            row[j] = max(below[j], row[j + 1], below[j + 1] + s if s else 0)
+    out, i, j = [], 0, 0
+    while i < n and j < m:
+        s = score(a[i], b[j])
+        if s and best[i][j] == best[i + 1][j + 1] + s:
+            out.append(Pairing(i, j))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            out.append(Pairing(i, None))
+            i += 1
         else:
-            out += [Pairing(None, j) for j in range(j1, j2)]
+            out.append(Pairing(None, j))
+            j += 1
+    out += [Pairing(k, None) for k in range(i, n)] + [Pairing(None, k) for k in range(j, m)]
     return out
 
 

@@ -1,0 +1,117 @@
+"""What real users feed apeitool: real-firmware quirks, odd files, devices, broken streams.
+
+Each test is written from the behaviour the spec, the kernel or coreutils define, not from our
+output."""
+import copy
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+import apeitool
+from apeitool.cli import main
+from apeitool.diff import diff_models
+from apeitool.validate import validate_bytes
+
+
+def findings(raw, rule=None, target=None):
+    out = validate_bytes(raw, "t.aml", target=target) if target else validate_bytes(raw, "t.aml")
+    return [f for f in out if rule is None or f.rule == rule]
+
+
+# -- 2. Related Source Id as ACPI 4.0 meant it -------------------------------------------------------
+
+def _aer_paired(related):
+    return {"sources": [
+        {"type": "AER_ROOT_PORT", "source_id": 10, "flags": {"firmware_first": True}},
+        {"type": "AER_ENDPOINT", "source_id": 11, "flags": {"firmware_first": True}},
+        {"type": "GHES", "source_id": 20, "related_source_id": related[0],
+         "error_status_address": {"address": 0x7F000000}, "notify": {"type": "SCI"}},
+        {"type": "GHES", "source_id": 21, "related_source_id": related[1],
+         "error_status_address": {"address": 0x7F000008}, "notify": {"type": "SCI"}}]}
+
+
+def test_ghes_naming_its_aer_source_is_not_a_finding():
+    raw = apeitool.build(_aer_paired((10, 11)), "hest")
+    assert findings(raw, "HEST.GHES.RELATED_SOURCE") == []
+
+
+@pytest.mark.parametrize("related, words", [((20, 11), "points to itself"),
+                                            ((99, 11), "matches no error source"),
+                                            ((21, 11), "generic source cannot be the alternate")])
+def test_related_source_warned_only_when_no_acpi_version_allows_it(related, words):
+    raw = apeitool.build(_aer_paired(related), "hest")
+    [f] = findings(raw, "HEST.GHES.RELATED_SOURCE")
+    assert words in f.message and f.path == "sources[2].related_source_id"
+
+
+# -- 3. GAR at address 0 on an EINJ instruction ----------------------------------------------------
+
+def _einj(addresses):
+    return {"entries": [{"action": a, "instruction": "WRITE_REGISTER_VALUE",
+                         "register_region": {"address": addr, "bit_width": 64, "access_size": "QWORD"},
+                         "value": 1, "mask": 0xFF}
+                        for a, addr in zip(["BEGIN_INJECTION_OPERATION", "SET_ERROR_TYPE", "EXECUTE_OPERATION",
+                                            "END_OPERATION"], addresses)]}
+
+
+def test_einj_register_at_zero_disables_einj_at_the_first_bad_register():
+    raw = apeitool.build(_einj([0x7F000000, 0, 0x7F000010, 0]), "einj")
+    [f] = findings(raw, "LINUX.GAS.ADDRESS_ZERO")   # collection stops at the first: one finding
+    assert f.path == "entries[1].register_region.address"
+    assert "[Firmware Bug]: APEI: Invalid physical address in GAR [0x0/64/0/4/0]" in f.message
+    assert "EINJ: Error collecting EINJ resources." in f.message and "disabled" in f.message
+
+
+def test_ghes_register_at_zero_names_the_numbers():
+    spec = {"sources": [{"type": "GHES", "source_id": 1, "error_status_address": {"address": 0},
+                         "notify": {"type": "POLLED", "poll_interval": 100}}]}
+    [f] = findings(apeitool.build(spec, "hest"), "LINUX.GAS.ADDRESS_ZERO")
+    assert "[0x0/64/0/4/0]" in f.message and "not registered" in f.message
+
+
+def test_header_names_all_nul_and_non_ascii_are_readable():
+    raw = bytearray(apeitool.build({"header": {"oem_id": "\xd2\x04AB", "creator_id": ""}, "sources": []}, "hest"))
+    found = {f.rule: f for f in findings(bytes(raw))}
+    assert found["TABLE.NAME_EMPTY"].path == "header.creator_id"
+    assert '"\\xd2\\x04AB"' in found["TABLE.NAME_NON_ASCII"].message
+    out = CliRunner().invoke(main, ["decode", "--no-color", "-"], input=bytes(raw))
+    assert 'Oem ID: "\\xd2\\x04AB"' in out.output
+
+
+# -- 4. diff of instruction lists: aligned by what each entry does --------------------------------
+
+ACTIONS = ["BEGIN_INJECTION_OPERATION", "GET_TRIGGER_ERROR_ACTION_TABLE", "SET_ERROR_TYPE", "GET_ERROR_TYPE",
+           "END_OPERATION", "EXECUTE_OPERATION", "CHECK_BUSY_STATUS", "GET_COMMAND_STATUS"]
+
+
+def _entry(k, address):
+    return {"action": ACTIONS[k % len(ACTIONS)], "instruction": "READ_REGISTER" if k % 3 else "WRITE_REGISTER",
+            "register_region": {"address": address, "bit_width": 64, "access_size": "QWORD"},
+            "value": k, "mask": 0xFFFFFFFF}
+
+
+def test_instruction_diff_aligns_inserted_and_moved_entries():
+    a = {"entries": [_entry(k, 0x7F000000 + 8 * k) for k in range(40)]}
+    b = copy.deepcopy(a)
+    for k in (5, 17, 30):                      # three registers moved in the new build
+        b["entries"][k]["register_region"]["address"] += 0x1000
+    b["entries"].insert(12, _entry(3, 0x7E000000))   # and two entries added
+    b["entries"].insert(25, _entry(6, 0x7E000008))
+    changes = diff_models("einj", a, b)
+    kinds = {}
+    for c in changes:
+        kinds.setdefault(c.kind, []).append(c)
+    assert sorted(c.path_b or c.path for c in kinds["added"]) == ["entries[12]", "entries[25]"]
+    assert "removed" not in kinds
+    assert sorted(c.path for c in kinds["changed"]) == sorted(f"entries[{k}].register_region.address"
+                                                              for k in (5, 17, 30))
+    assert all(c.a + 0x1000 == c.b for c in kinds["changed"])
+
+
+def test_instruction_diff_never_pairs_different_actions():
+    a = {"entries": [_entry(0, 0x1000), _entry(2, 0x2000)]}
+    b = {"entries": [_entry(0, 0x1000), _entry(1, 0x2000)]}
+    kinds = sorted(c.kind for c in diff_models("einj", a, b))
+    assert kinds == ["added", "removed"]
