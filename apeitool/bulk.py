@@ -141,17 +141,17 @@ def decode_file(f: BinaryIO, label: str, form: str, sink: Sink, pool=None, jobs:
                 sink.put_file(pending.popleft().get())
     while pending:
         sink.put_file(pending.popleft().get())
-    extra = trailing_bytes(f)
+    extra = trailing_bytes(f, label=label)
     if extra:
         sink.warn(f"{label}: {extra} bytes after the last window the decoder could frame are not decoded")
 
 
 def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 1, table: Optional[str] = None,
-                 form: Optional[str] = None, kind: Optional[str] = None) -> int:
-    """Decode every path to JSON Lines on `out`; returns the number of items written."""
-    import sys
-    import apeitool
-    from .inputs import read_bytes
+                 form: Optional[str] = None, kind: Optional[str] = None,
+                 on_error: Optional[Callable[[str], None]] = None) -> int:
+    """Decode every path to JSON Lines on `out`; returns the number of items written. With
+    `on_error`, a file that fails is reported there (after the lines it gave) and the next goes on;
+    without, the error propagates."""
     sink = Sink(out, warn)
     pool, spool = None, ""
     if jobs > 1:
@@ -161,29 +161,12 @@ def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 
         pool = ctx.Pool(jobs)
     try:
         for path in paths:
-            label = "<stdin>" if path == "-" else path
-            f = sys.stdin.buffer if path == "-" else _open(path)
             try:
-                head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
-                cper_form = _cper_form(head, form, kind)
-                if cper_form in ("record", "estatus"):
-                    decode_file(f, label, cper_form, sink, pool, jobs, spool)
-                    continue
-                data = f.read() if path == "-" else read_bytes(path)
-                for d in apeitool.decode_bytes(data, label, table, kind if kind in ("cper", "estatus") else None,
-                                               form):
-                    model = d.model
-                    if d.kind in ("cper", "estatus"):
-                        key = {"record": "records", "estatus": "blocks", "section": "sections"}[model["form"]]
-                        lines = [_dumps(item) for item in model[key]]
-                    else:
-                        lines = [_dumps(model)]
-                    for w in d.warnings:
-                        warn(w.one_line())
-                    sink.put((_lines(lines), [], len(lines), None))
-            finally:
-                if f is not sys.stdin.buffer:
-                    f.close()
+                _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn)
+            except ApeiError as e:
+                if on_error is None:
+                    raise
+                on_error(e.one_line())
     finally:
         if pool is not None:
             pool.terminate()
@@ -193,11 +176,25 @@ def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 
     return sink.items
 
 
-def _open(path: str):
-    from .errors import InputError
-    try:
-        if os.path.isdir(path):
-            raise InputError("is a directory", source=path)
-        return open(path, "rb")
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}", source=path) from None
+def _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn) -> None:
+    """One input: CPER files in windows, anything else read whole (bounded) and decoded."""
+    import apeitool
+    from .inputs import open_input, read_bytes
+    label = "<stdin>" if path == "-" else path
+    with open_input(path) as f:
+        head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
+        cper_form = _cper_form(head, form, kind)
+        if cper_form in ("record", "estatus"):
+            decode_file(f, label, cper_form, sink, pool, jobs, spool)
+            return
+    data = read_bytes(path)   # stdin: the peeked bytes are still in its buffer
+    for d in apeitool.decode_bytes(data, label, table, kind if kind in ("cper", "estatus") else None, form):
+        model = d.model
+        if d.kind in ("cper", "estatus"):
+            key = {"record": "records", "estatus": "blocks", "section": "sections"}[model["form"]]
+            lines = [_dumps(item) for item in model[key]]
+        else:
+            lines = [_dumps(model)]
+        for w in d.warnings:
+            warn(w.one_line())
+        sink.put((_lines(lines), [], len(lines), None))

@@ -63,14 +63,36 @@ def main():
 
 
 def _split_kind(args):
-    """`decode [KIND] FILE...`: a first argument naming a kind (and not an existing file) is the kind."""
+    """`decode [KIND] FILE...`: a first argument that is a kind word is the kind when files follow
+    it, even if a file of that name exists (write ./hest for such a file); a kind word alone is a
+    file when one of that name exists, else a usage error."""
     args = list(args)
-    if args and args[0].lower() in (*TABLE_KINDS, *CPER_KINDS) and not os.path.exists(args[0]):
-        kind = args.pop(0).lower()
-        if not args:
-            raise click.UsageError(f"decode {kind}: missing FILE")
-        return kind, args
+    if args and args[0].lower() in (*TABLE_KINDS, *CPER_KINDS):
+        if len(args) > 1:
+            return args.pop(0).lower(), args
+        if not os.path.exists(args[0]):
+            raise click.UsageError(f"decode {args[0].lower()}: missing FILE")
     return None, args
+
+
+def _error(line: str) -> None:
+    click.echo(f"apeitool: error: {line}", err=True)
+
+
+def each_input(files, load):
+    """load(path) for every input, in order; with several inputs a bad one is reported (one line)
+    and the others still go on, as cat(1) does. Returns (results, number that failed)."""
+    from .errors import ApeiError
+    results, failed = [], 0
+    for path in files:
+        try:
+            results.append(load(path))
+        except ApeiError as e:
+            if len(files) == 1 or os.environ.get("APEITOOL_DEBUG"):
+                raise
+            _error(e.one_line())
+            failed += 1
+    return results, failed
 
 
 @main.command()
@@ -153,11 +175,15 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
         def warn(line):
             if not quiet:
                 click.echo(f"apeitool: warning: {line}", err=True)
+        failed = []
         with open_output(output) as out:
-            decode_paths(files, out, warn, jobs, want, form, kind)
+            decode_paths(files, out, warn, jobs, want, form, kind,
+                         on_error=(lambda line: (_error(line), failed.append(line))) if len(files) > 1 else None)
+        if failed:
+            sys.exit(2)
         return
-    results = []
-    for path in files:
+
+    def load(path):
         decoded = apeitool.decode(path, table=want, kind=kind if kind in CPER_KINDS else None,
                                   form=form)
         if kind:
@@ -165,7 +191,11 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
                 if d.kind != kind and not (kind == "cper" and d.kind == "estatus"):
                     raise InputError(f"is {_kind_words(d.kind)}, not {_kind_words(kind)}",
                                      source=d.label)
-        results.extend(decoded)
+        return decoded
+    loaded, failed = each_input(files, load)
+    results = [d for decoded in loaded for d in decoded]
+    if failed and not results:
+        sys.exit(2)
     if region is not None:
         _decode_region(results, region, fmt, arch, output, color, quiet)
         return
@@ -177,6 +207,8 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
     if color is None:
         color = output == "-" and sys.stdout.isatty()
     write(output, render_decoded(results, fmt, color, arch, source_id))
+    if failed:
+        sys.exit(2)
 
 
 def _decode_region(results, region_path, fmt, arch, output, color, quiet):
@@ -479,9 +511,10 @@ def validate_command(files, target, fmt, fail_on, list_rules, table, form, regio
         raise click.UsageError("stdin ('-') can be read only once")
     if region and len(files) != 1:
         raise click.UsageError("--region goes with exactly one BERT table")
-    found = []
-    for path in files:
-        found.extend(validate_path(path, target, table, form, region))
+    loaded, failed = each_input(files, lambda path: validate_path(path, target, table, form, region))
+    found = [f for fs in loaded for f in fs]
+    if failed and not loaded:
+        sys.exit(2)
     if fmt == "json":
         report = render.json_text(found)
     else:
@@ -490,7 +523,7 @@ def validate_command(files, target, fmt, fail_on, list_rules, table, form, regio
         labels = ["<stdin>" if p == "-" else p for p in files]
         report = render.text(found, labels, color)
     write(output, report)
-    sys.exit(1 if fails(found, fail_on) else 0)
+    sys.exit(2 if failed else 1 if fails(found, fail_on) else 0)
 
 
 def _open_stream(path: str, notify, source, interval, progress):

@@ -6,6 +6,7 @@ offset-prefixed hex lines, and bare hex digits.
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -24,20 +25,84 @@ class InputItem:
     signature: Optional[str] = None
 
 
-def read_bytes(path: str) -> bytes:
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_INPUT + 1)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(MAX_INPUT + 1)
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", source=path)
-    except OSError as e:
-        raise InputError(e.strerror or str(e), source=path)
-    if len(data) > MAX_INPUT:
-        raise InputError("input larger than 1 GiB", source=path)
-    return data
+class open_input:
+    """A binary file to read: stdin for '-', else `path` (regular files, device nodes, FIFOs,
+    sysfs). Every command opens its inputs here, so a missing file, a directory, a symlink loop or
+    a closed stdin is the same one-line error everywhere."""
+
+    def __init__(self, path: str):
+        self.path, self.label, self.f = path, "<stdin>" if path == "-" else path, None
+
+    def __enter__(self):
+        if self.path == "-":
+            stdin = getattr(sys.stdin, "buffer", None)
+            if stdin is None or stdin.closed:
+                raise InputError("standard input is closed", source=self.label)
+            return stdin
+        try:
+            if os.path.isdir(self.path):
+                raise InputError("is a directory, not a file", source=self.label)
+            self.f = open(self.path, "rb")
+        except OSError as e:
+            raise InputError(e.strerror or str(e), source=self.label) from None
+        return self.f
+
+    def __exit__(self, *exc):
+        if self.f is not None:
+            self.f.close()
+        return False
+
+
+ZERO_SCAN = 1 << 20       # an input whose first MiB is all zero bytes is nothing we decode
+GARBAGE_SCAN = 64 << 20   # binary input this long that no decoder recognises is not read further
+CHUNK = 1 << 20
+
+
+def read_bytes(path: str, limit: int = MAX_INPUT) -> bytes:
+    """The whole input, read a chunk at a time with the limits checked as it comes in: at most
+    `limit` bytes (an ACPI table: its Table Length and 1 MiB more), an all-zero first MiB or 64 MiB
+    of unrecognisable binary are errors before more is read. Endless inputs (/dev/zero,
+    /dev/urandom, a pipe that never closes) end in an error, not in memory exhaustion."""
+    label = "<stdin>" if path == "-" else path
+    buf = bytearray()
+    checked_zero = checked_garbage = False
+    with open_input(path) as f:
+        while True:
+            try:
+                chunk = f.read(CHUNK)
+            except OSError as e:
+                raise InputError(f"cannot read: {e.strerror or e}", source=label) from None
+            if not chunk:
+                break
+            buf += chunk
+            if not checked_zero and len(buf) >= ZERO_SCAN:
+                checked_zero = True
+                if not any(buf[:ZERO_SCAN]):
+                    raise InputError(f"the first {ZERO_SCAN >> 20} MiB are zero bytes: no table, record or "
+                                     f"status block (an endless input such as /dev/zero?)", source=label)
+                limit = min(limit, _limit_for(bytes(buf[:4096]), limit))
+            if not checked_garbage and len(buf) >= GARBAGE_SCAN:
+                checked_garbage = True
+                if not _recognisable(bytes(buf[:1 << 16])):
+                    raise InputError(f"{GARBAGE_SCAN >> 20} MiB of binary data that is no ACPI table, CPER "
+                                     f"record or status block (an endless input such as /dev/urandom?)",
+                                     source=label)
+            if len(buf) > limit:
+                what = "the ACPI table's Table Length and 1 MiB" if limit < MAX_INPUT else "1 GiB"
+                raise InputError(f"input larger than {what}: not read further", source=label)
+    return bytes(buf)
+
+
+def _limit_for(head: bytes, limit: int) -> int:
+    """An ACPI table needs its Table Length and a little slack; anything else the general limit."""
+    if looks_like_table(head) and len(head) >= 8:
+        return int.from_bytes(head[4:8], "little") + CHUNK
+    return limit
+
+
+def _recognisable(head: bytes) -> bool:
+    from .cper import detect_form
+    return looks_like_table(head) or _is_text(head) or signature_like(head) or detect_form(head) is not None
 
 
 _ACPIDUMP_HEAD = re.compile(r"^\s*([A-Za-z0-9_!\-]{4}) @ 0x[0-9A-Fa-f]+\s*$")
@@ -93,17 +158,12 @@ def _acpidump(text: str, label: str) -> List[InputItem]:
             current.append((n, line))
     if current is not None:
         items.append((sig, current))
-    out, seen = [], {}
+    out = []
     for sig, body in items:
         data = _parse_offset_lines(body, f"acpidump table {sig}", label)
-        seen[sig] = seen.get(sig, 0) + 1
-        out.append(InputItem(f"{label}[{sig}]", data, sig))
-    # number repeated signatures (SSDTs) so each label names one table
-    counts = {}
-    for item in out:
-        if seen[item.signature] > 1:
-            counts[item.signature] = counts.get(item.signature, 0) + 1
-            item.label = f"{label}[{item.signature}#{counts[item.signature]}]"
+        # signatures are upper case; some tools print the heading as "hest @ 0x..."
+        out.append(InputItem(label, data, sig.upper()))
+    _number_labels(out, label)
     return out
 
 
@@ -143,16 +203,55 @@ def _hexdump_c(lines, label: str) -> Optional[bytes]:
     return bytes(out) if matched else None
 
 
+def _raw_table_blocks(text: str, label: str) -> List[InputItem]:
+    """Each "Raw Table Data:" block of iasl disassembly is one table: a .dsl has one, a hw-probe or
+    `acpidump -b; iasl -d *` concatenation has one per table. A block is the run of offset lines
+    after its heading; whatever follows (the next table's field lines) is not part of it."""
+    items = []
+    starts = [m.start() for m in re.finditer(r"Raw Table Data:", text)]
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(text)
+        first_line = text.count("\n", 0, start) + 1
+        lines, started = [], False
+        for n, line in enumerate(text[start:end].splitlines()[1:], first_line + 1):
+            m = _OFFSET_LINE.match(line)
+            if m and _line_bytes(m.group(2)) is not None:
+                lines.append((n, line))
+                started = True
+            elif started and line.strip():
+                break
+        data = _parse_offset_lines(lines, "iasl raw table data", label)
+        items.append(InputItem(label, data, _signature_of(data)))
+    if len(items) > 1:
+        _number_labels(items, label)
+    return items
+
+
+def _signature_of(data: bytes) -> Optional[str]:
+    return data[:4].decode("latin-1") if len(data) >= 4 else None
+
+
+def _number_labels(items: List[InputItem], label: str) -> None:
+    """label[SIG], or label[SIG#n] where a signature repeats (SSDTs), so each label names one table."""
+    seen = {}
+    for item in items:
+        seen[item.signature] = seen.get(item.signature, 0) + 1
+    counts = {}
+    for item in items:
+        if seen[item.signature] > 1:
+            counts[item.signature] = counts.get(item.signature, 0) + 1
+            item.label = f"{label}[{item.signature}#{counts[item.signature]}]"
+        else:
+            item.label = f"{label}[{item.signature}]"
+
+
 def parse_text(text: str, label: str) -> List[InputItem]:
     """Tables from text: acpidump output, iasl .dsl, xxd, hexdump -C, or bare hex."""
     lines = list(enumerate(text.splitlines(), 1))
     if any(_ACPIDUMP_HEAD.match(line) for _, line in lines):
         return _acpidump(text, label)
     if "Raw Table Data:" in text:
-        start = text.index("Raw Table Data:")
-        tail = list(enumerate(text[start:].splitlines(), 1))
-        data = _parse_offset_lines(tail, "iasl raw table data", label)
-        return [InputItem(label, data)]
+        return _raw_table_blocks(text, label)
     if any(re.match(r"^[0-9A-Fa-f]{6,16}\s\s[0-9A-Fa-f]{2}\s", line) for _, line in lines):
         data = _hexdump_c(lines, label)
         if data:
@@ -190,7 +289,7 @@ def split_input(data: bytes, label: str) -> List[InputItem]:
     if looks_like_table(data):
         return [InputItem(label, data, data[:4].decode("latin-1"))]
     if _is_text(data):
-        items = parse_text(data.decode("utf-8", "replace"), label)
+        items = parse_text(data.decode("utf-8-sig", "replace"), label)   # a BOM is no text
         for item in items:
             if item.signature is None and len(item.data) >= 4:
                 item.signature = item.data[:4].decode("latin-1")

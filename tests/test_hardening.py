@@ -115,3 +115,74 @@ def test_instruction_diff_never_pairs_different_actions():
     b = {"entries": [_entry(0, 0x1000), _entry(1, 0x2000)]}
     kinds = sorted(c.kind for c in diff_models("einj", a, b))
     assert kinds == ["added", "removed"]
+
+
+# -- 5. inputs users actually have --------------------------------------------------------------------
+
+CORPUS_REAL = __import__("conftest").CORPUS / "real"
+
+
+def _dsl(raw: bytes, sig: str) -> str:
+    """A .dsl as iasl writes it: field lines, then the Raw Table Data block."""
+    from apeitool.render.iasl import render
+    return render(raw, f"{sig.lower()}.dat")
+
+
+def test_concatenated_disassembly_gives_each_table(tmp_path):
+    hest = apeitool.build({"sources": [{"type": "GHES", "source_id": 1, "notify": {"type": "POLLED",
+                                                                               "poll_interval": 100},
+                                        "error_status_address": {"address": 0x7F000000}}]}, "hest")
+    bert = apeitool.build({"boot_error_region_length": 0x100, "boot_error_region_address": 0x7F100000}, "bert")
+    path = tmp_path / "hw-probe-acpidump.txt"
+    path.write_text(_dsl(bert, "BERT") + _dsl(hest, "HEST") + _dsl(bert, "BERT"))
+    out = CliRunner().invoke(main, ["decode", "--table", "HEST", "-f", "json", str(path)])
+    assert out.exit_code == 0, out.output
+    model = json.loads(out.output)
+    assert apeitool.build(model) == hest
+    labels = [d.label for d in apeitool.decode(str(path))]
+    assert labels == [f"{path}[BERT#1]", f"{path}[HEST]", f"{path}[BERT#2]"]
+
+
+def _acpidump(sig_heading, data):
+    lines = [f"{sig_heading} @ 0x0000000000000000"]
+    for o in range(0, len(data), 16):
+        lines.append(f"    {o:04X}: " + " ".join(f"{b:02X}" for b in data[o:o + 16]))
+    return "\n".join(lines) + "\n\n"
+
+
+def test_bom_and_lower_case_acpidump_headings(tmp_path):
+    hest = apeitool.build({"sources": []}, "hest")
+    einj = apeitool.build({"entries": []}, "einj")
+    path = tmp_path / "dump.txt"
+    path.write_bytes(("\ufeff" + _acpidump("hest", hest) + _acpidump("einj", einj)).encode())
+    decoded = apeitool.decode(str(path))
+    assert [d.label for d in decoded] == [f"{path}[HEST]", f"{path}[EINJ]"]   # the first is not dropped
+    out = CliRunner().invoke(main, ["validate", "--table", "hest", str(path)])
+    assert "found: hest" not in out.output and out.exit_code == 0
+
+
+def test_several_files_a_bad_one_is_reported_and_the_others_go_on(tmp_path):
+    good = tmp_path / "good.aml"
+    good.write_bytes(apeitool.build({"sources": []}, "hest"))
+    bad = tmp_path / "bad.aml"
+    bad.write_bytes(b"HEST" + (200).to_bytes(4, "little") + bytes(40))
+    runner = CliRunner()
+    for cmd in (["decode", "-f", "json"], ["decode", "-f", "jsonl"], ["validate"]):
+        out = runner.invoke(main, cmd + [str(bad), str(good), str(tmp_path / "missing")])
+        assert out.exit_code == 2, (cmd, out.output)
+        errors = [l for l in out.stderr.splitlines() if l.startswith("apeitool: error:")]
+        assert len(errors) == 2 and "bad.aml: offset 0x4: header.length" in errors[0] and "missing" in errors[1]
+        assert "Traceback" not in out.output
+        # the good file's output is there: its model (decode) or its summary line (validate)
+        assert ('"HEST"' in out.stdout) if cmd[0] == "decode" else ("good.aml: no findings" in out.stdout)
+
+
+def test_kind_word_is_a_kind_even_when_such_a_file_exists(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "hest").write_bytes(b"not a table")
+    (tmp_path / "t.aml").write_bytes(apeitool.build({"sources": []}, "hest"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["decode", "hest", "t.aml"]).exit_code == 0
+    out = runner.invoke(main, ["decode", "hest"])            # alone, it can only be the file
+    assert out.exit_code == 2 and "hest: " in out.stderr
+    assert runner.invoke(main, ["decode", "./hest"]).exit_code == 2

@@ -91,12 +91,27 @@ def windows(f: BinaryIO, form: str, label: str, size: int = WINDOW) -> Iterator[
 
 
 
-def trailing_bytes(f: BinaryIO, size: int = WINDOW) -> int:
-    """After the last window: the number of non-zero-padding bytes left in `f` (0 if none)."""
-    left = 0
+MAX_PADDING = 64 << 20   # zero padding beyond this after the last item is an endless input
+MAX_TRAILING = 1 << 30   # as the whole-input limit
+
+
+def trailing_bytes(f: BinaryIO, size: int = WINDOW, label: str = "") -> int:
+    """After the last window: the number of non-zero-padding bytes left in `f` (0 if none). The
+    scan holds one chunk at a time and gives up on zero padding longer than MAX_PADDING (a device
+    such as /dev/zero, or an endless stream): a DecodeError."""
+    left = zeros = 0
     while True:
         data = f.read(size)
         if not data:
             return left
         if left or any(data):
             left += len(data)
+            if left > MAX_TRAILING:
+                raise DecodeError(f"more than {MAX_TRAILING >> 20} MiB after the last item the framing could "
+                                  f"read: not a file of records (an endless input?)", source=label or None)
+        else:
+            zeros += len(data)
+            if zeros > MAX_PADDING:
+                raise DecodeError(f"more than {MAX_PADDING >> 20} MiB of zero bytes after the last item: "
+                                  f"not a file of records (an endless input such as /dev/zero?)",
+                                  source=label or None)

@@ -21,7 +21,11 @@ def text(findings, labels, color: bool) -> str:
     from ..validate import SEVERITIES
     buf = io.StringIO()
     console = _console(buf, color)
-    several = len(labels) > 1
+    shown = []
+    for label in labels:   # a dump's tables are reported as label[SIG]
+        mine = [f.source for f in findings if f.source == label or f.source.startswith(label + "[")]
+        shown += [s for s in dict.fromkeys(mine)] or [label]
+    several = len(shown) > 1
     for sev in SEVERITIES:
         group = [f for f in findings if f.severity == sev]
         if not group:
@@ -43,7 +47,7 @@ def text(findings, labels, color: bool) -> str:
                    Text.from_markup(f"{escape(f.message)}\n[dim]{escape(f.reference)}[/dim]")]
             table.add_row(*([f.source] if several else []), *row)
         console.print(table)
-    for label in labels:
+    for label in shown:
         mine = [f for f in findings if f.source == label]
         counts = ", ".join(f"{sum(1 for f in mine if f.severity == s)} {s}(s)" for s in SEVERITIES)
         console.print(f"{label}: {counts}" if mine else f"{label}: no findings", markup=False)

@@ -76,7 +76,7 @@ def name_non_ascii(ctx):
             yield path, f"{path.split('.')[1]} \"{show_name(raw)}\" has non-printable byte 0x{bad[0]:02X}"
 
 
-@rule("TABLE.NAME_EMPTY", "warning", "header name is all NUL",
+@rule("TABLE.NAME_EMPTY", "info", "header name is all NUL",
       "ACPI 6.5 §5.2.6 (OEM ID, OEM Table ID, Creator ID identify the table's maker)", TABLES)
 def name_empty(ctx):
     """An all-NUL OEM ID, OEM Table ID or Creator ID names nobody: tools that match tables by these
