@@ -91,11 +91,14 @@ def iter_cper(data: bytes, form: Optional[str] = None, label: str = "<bytes>"):
         yield model, warnings
 
 
-def build(spec: dict, kind: Optional[str] = None) -> bytes:
+def build(spec: dict, kind: Optional[str] = None, fix_lengths: bool = False,
+          warnings: Optional[list] = None) -> bytes:
     """Build a table, CPER record/section document or status block from its model/spec.
-    `kind` ('hest', ..., 'cper', 'estatus') is needed when the spec does not say."""
+    `kind` ('hest', ..., 'cper', 'estatus') is needed when the spec does not say. Tables: given
+    lengths/counts that contradict the structures are appended to `warnings`; `fix_lengths`
+    derives them again."""
     if kind in CPER_KINDS:
         from .cper import build_document
         return build_document(spec, "estatus" if kind == "estatus" else None)
     from .tables import build_table
-    return build_table(spec, kind.upper() if kind else None)
+    return build_table(spec, kind.upper() if kind else None, fix_lengths, warnings)

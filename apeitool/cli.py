@@ -316,24 +316,31 @@ def _build_command(kind: str, has_example: bool):
 
     Table Length, Checksum and the entry/source counts are derived when the spec
     omits them and kept as given when present (to reproduce broken firmware byte
-    for byte). decode -f json/yaml output is a valid spec.
+    for byte); a kept value that contradicts the structures (say, after deleting
+    a source from decoded JSON) is a warning, and --fix-lengths derives all of
+    them again. decode -f json/yaml output is a valid spec.
 
     \b
     Examples:
       apeitool build {kind} {'' if has_example else 'spec.yaml '}-o {kind}.aml
       apeitool build {kind} spec.yaml -f iasl -o {kind}.asl && iasl {kind}.asl
       apeitool decode -f json fw-{kind}.aml | apeitool build {kind} - -o copy.aml
+      apeitool build {kind} --fix-lengths edited.json -o fixed.aml
     """
 
     @click.argument("spec", required=not has_example, metavar=spec_arg)
+    @click.option("--fix-lengths", is_flag=True,
+                  help="Derive Table Length, Checksum and the entry/source count from the structures, "
+                       "ignoring the values the spec gives.")
+    @click.option("-q", "--quiet", is_flag=True, help="Do not print warnings about kept values.")
     @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
                   help="Output file ('-' for stdout). Written atomically.")
     @click.option("-f", "--format", "fmt", type=click.Choice(["binary", "hex", "iasl", "json", "yaml"]),
                   default="binary", show_default=True,
                   help="binary: the table; hex: a hex dump; iasl: iasl source (compiles with iasl); "
                        "json/yaml: the spec with every derived field filled in.")
-    def command(spec, output, fmt):
-        _build_table(kind, spec, output, fmt)
+    def command(spec, output, fmt, fix_lengths, quiet):
+        _build_table(kind, spec, output, fmt, fix_lengths, quiet)
 
     build.command(kind, help=doc)(command)
 
@@ -342,7 +349,7 @@ for _kind in TABLE_KINDS:
     _build_command(_kind, has_example=_kind == "hest")
 
 
-def _build_table(kind: str, spec_path, output: str, fmt: str):
+def _build_table(kind: str, spec_path, output: str, fmt: str, fix_lengths: bool = False, quiet: bool = False):
     from .specs import load_spec, parse_spec_text, single_table_spec
     if spec_path is None:
         from importlib import resources
@@ -353,17 +360,24 @@ def _build_table(kind: str, spec_path, output: str, fmt: str):
         label = "<stdin>" if spec_path == "-" else spec_path
         spec = load_spec(spec_path)
     spec = single_table_spec(spec, label)
-    _emit_built(spec, kind, label, output, fmt)
+    _emit_built(spec, kind, label, output, fmt, fix_lengths, quiet)
 
 
-def _emit_built(spec, kind: str, label: str, output: str, fmt: str):
+def _emit_built(spec, kind: str, label: str, output: str, fmt: str, fix_lengths: bool = False,
+                quiet: bool = False):
     """Build and write: the bytes, a hex dump, or the decoded result in a text format."""
     import apeitool
     from .errors import ApeiError
+    warnings = []
     try:
-        raw = apeitool.build(spec, kind)
+        raw = apeitool.build(spec, kind, fix_lengths=fix_lengths, warnings=warnings) \
+            if kind not in CPER_KINDS else apeitool.build(spec, kind)
     except ApeiError as e:
         raise e.with_source(label)
+    if not quiet:
+        for w in warnings:
+            w.source = label
+            click.echo(f"apeitool: warning: {w.one_line()}", err=True)
     if fmt == "binary":
         if output == "-" and sys.stdout.isatty():
             raise click.UsageError("refusing to write binary to a terminal: "

@@ -190,3 +190,88 @@ def test_kind_word_is_a_kind_even_when_such_a_file_exists(tmp_path, monkeypatch)
     out = runner.invoke(main, ["decode", "hest"])            # alone, it can only be the file
     assert out.exit_code == 2 and "hest: " in out.stderr
     assert runner.invoke(main, ["decode", "./hest"]).exit_code == 2
+
+
+# -- 7. libcper JSON never holds an empty base64 blob ---------------------------------------------------
+
+def _cxl_protocol_record(dvsec: str, log: str):
+    return {"form": "record", "records": [{"header": {}, "sections": [{
+        "descriptor": {"section_type": "cxl_protocol", "section_severity": "recoverable"},
+        "body": {"validation_bits": 0x67, "agent_type": 0, "device_id": {"vendor_id": 0x8086},
+                 "dvsec": dvsec, "error_log": log}}]}]}
+
+
+@pytest.mark.parametrize("dvsec, log", [("", ""), ("0102", ""), ("", "0304")])
+def test_cxl_protocol_zero_lengths_omit_the_blob(dvsec, log):
+    from apeitool.render.libcper import document
+    raw = apeitool.build(_cxl_protocol_record(dvsec, log), "cper")
+    [d] = apeitool.decode_bytes(raw, kind="cper")
+    ir = document(d.model)["sections"][0]["CxlProtocol"]
+    assert ir["dvsecLength"] == len(dvsec) // 2 and ir["errorLogLength"] == len(log) // 2
+    assert ("cxlDVSEC" in ir) == bool(dvsec) and ("cxlErrorLog" in ir) == bool(log)
+
+
+BLOBS = {"data", "cxlDVSEC", "cxlErrorLog", "ccixPERLog", "capabilityStructure", "rootEntry", "contextEntry",
+         "eventLogEntry", "deviceTableEntry"}
+
+
+def _blob_values(obj):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in BLOBS and isinstance(v, str):
+                yield v
+            yield from _blob_values(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _blob_values(v)
+
+
+def test_no_empty_blob_for_any_generated_record():
+    import random
+    from apeitool.schemas.sections import BODIES
+    from apeitool.gen import record_spec
+    from apeitool.render.libcper import document
+    rng = random.Random(5)
+    keys = sorted(BODIES)
+    checked = 0
+    for _ in range(400):
+        try:
+            raw = apeitool.build(record_spec(rng, keys), "cper")
+            [d] = apeitool.decode_bytes(raw, kind="cper")
+        except apeitool.errors.ApeiError:
+            continue
+        checked += 1
+        assert "" not in list(_blob_values(document(d.model)))
+    assert checked > 100
+
+
+# -- 6. edit a decoded model, then build -----------------------------------------------------------
+
+@pytest.mark.parametrize("kind, spec, list_field", [
+    ("hest", {"sources": [{"type": "GHES", "source_id": i, "notify": {"type": "POLLED", "poll_interval": 10},
+                           "error_status_address": {"address": 0x7F000000 + 8 * i}} for i in range(3)]},
+     "sources"),
+    ("einj", {"entries": [_entry(k, 0x7F000000 + 8 * k) for k in range(4)]}, "entries"),
+    ("erst", {"entries": [{"action": "BEGIN_WRITE_OPERATION", "instruction": "NOOP"} for _ in range(4)]},
+     "entries"),
+])
+def test_removing_an_item_warns_and_fix_lengths_repairs(kind, spec, list_field, tmp_path):
+    raw = apeitool.build(spec, kind)
+    [t] = apeitool.decode_bytes(raw)
+    edited = copy.deepcopy(t.model)
+    del edited[list_field][1]
+    warnings = []
+    kept = apeitool.build(edited, kind, warnings=warnings)      # reproduces what was asked...
+    assert kept[4:8] == raw[4:8]
+    fields = {w.field for w in warnings}                      # ...and says what no longer fits
+    assert {"header.length", "header.checksum"} <= fields and any(f.endswith("count") for f in fields)
+    fixed = apeitool.build(edited, kind, fix_lengths=True)
+    [back] = apeitool.decode_bytes(fixed)
+    assert back.warnings == [] and len(back.model[list_field]) == len(spec[list_field]) - 1
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    runner = CliRunner()
+    out = runner.invoke(main, ["build", kind, str(path), "-o", str(tmp_path / "kept.aml")])
+    assert out.exit_code == 0 and "--fix-lengths" in out.stderr
+    out = runner.invoke(main, ["build", kind, "--fix-lengths", str(path), "-o", str(tmp_path / "fixed.aml")])
+    assert out.exit_code == 0 and out.stderr == "" and (tmp_path / "fixed.aml").read_bytes() == fixed

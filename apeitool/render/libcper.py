@@ -107,6 +107,15 @@ def b64(hexstr: str) -> str:
     return base64.b64encode(bytes.fromhex(hexstr)).decode()
 
 
+def put_b64(out: dict, key: str, data, wrap: bool = False) -> None:
+    """out[key] = base64 of `data` (hex text or bytes), or {"data": ...} with `wrap`. libcper's
+    base64_encode returns NULL for zero bytes and the field is left out: never an empty blob."""
+    raw = bytes.fromhex(data) if isinstance(data, str) else bytes(data)
+    if raw:
+        text = base64.b64encode(raw).decode()
+        out[key] = {"data": text} if wrap else text
+
+
 def pair(value: int, names, default=RESERVED, key="name") -> dict:
     names = names if isinstance(names, dict) else dict(enumerate(names))
     return {"value": value, key: names.get(value, default)}
@@ -192,14 +201,14 @@ def section(sec: dict) -> dict:
     key = section_key(d["section_type"])
     body = sec.get("body")
     if body is None:
-        return {"Unknown": {"data": ""}}
+        return None   # zero bytes: libcper's base64 of them fails and the section is null
     if key in RAW_RENDERERS:
         message, render = RAW_RENDERERS[key]
         raw = build_body(d["section_type"], body)
         ir = render(raw)
         if ir is not None:
             return {"message": message, SECTION_NAMES[key][0]: ir}
-        return {"Unknown": {"data": base64.b64encode(raw).decode()}}
+        return _unknown(raw)
     fn = SECTION_RENDERERS.get(key)
     if fn is not None and "data" not in body:
         result = fn(body)
@@ -210,7 +219,12 @@ def section(sec: dict) -> dict:
             out[json_key] = ir
             return out
     raw = build_body(d["section_type"], body)
-    return {"Unknown": {"data": base64.b64encode(raw).decode()}}
+    return _unknown(raw)
+
+
+def _unknown(raw: bytes):
+    """{"Unknown": {"data": base64}}; an empty section is null (libcper cannot encode it)."""
+    return {"Unknown": {"data": base64.b64encode(raw).decode()}} if raw else None
 
 
 def record(rec: dict) -> dict:
@@ -447,7 +461,7 @@ def _ccix_per(b):
     if _valid(b, 1):
         out["ccixPortID"] = b["ccix_port_id"]
     if _valid(b, 2) and b["length"] > 16:
-        out["ccixPERLog"] = b64(b["per_log"])
+        put_b64(out, "ccixPERLog", b["per_log"])
     return "A CCIX PER Log Error occurred", out
 
 
@@ -473,13 +487,13 @@ def _cxl_protocol(b):
     if _valid(b, 3) and agent == 0:
         out["deviceSerial"] = b["serial_number"]
     if _valid(b, 4):
-        out["capabilityStructure"] = b64(b["capability"])
+        put_b64(out, "capabilityStructure", b["capability"])
     if _valid(b, 5):
         out["dvsecLength"] = b["dvsec_length"]
-        out["cxlDVSEC"] = b64(b["dvsec"])
+        put_b64(out, "cxlDVSEC", b["dvsec"])
     if _valid(b, 6):
         out["errorLogLength"] = b["error_log_length"]
-        out["cxlErrorLog"] = b64(b["error_log"])
+        put_b64(out, "cxlErrorLog", b["error_log"])
     return "A CXL Protocol Error occurred", out
 
 
@@ -493,8 +507,8 @@ def _cxl_component(b):
                            "slotNumber": d["slot"] >> 3}
     if _valid(b, 1):
         out["deviceSerial"] = b["serial_number"]
-    if _valid(b, 2) and b["event_log"]:
-        out["cxlComponentEventLog"] = {"data": b64(b["event_log"])}
+    if _valid(b, 2):
+        put_b64(out, "cxlComponentEventLog", b["event_log"], wrap=True)
     return "A CXL Component Error occurred", out
 
 
@@ -599,8 +613,8 @@ def _ia32_registers(kind: int, raw: bytes):
         out.update(zip(["rflags", "eip", "cr0", "cr1", "cr2", "cr3", "cr4", "cr8", "gdtr_0", "gdtr_1", "idtr_0",
                         "idtr_1", "ldtr", "tr"], v[23:]))
         return out
-    if kind in (2, 3):
-        return None
+    if kind in (2, 3) or not raw:
+        return None   # an empty register array: no blob (libcper never emits an empty one)
     return {"data": base64.b64encode(raw).decode()}
 
 
@@ -752,7 +766,7 @@ def _arm_context(c: dict) -> dict:
         out["registerArray"] = {"mrsEncoding": {"op2": enc & 7, "crm": enc >> 3 & 0xF, "crn": enc >> 7 & 0xF,
                                                 "op1": enc >> 11 & 7, "o0": enc >> 14 & 1}, "value": value}
     else:
-        out["registerArray"] = {"data": base64.b64encode(raw).decode()}
+        put_b64(out, "registerArray", raw, wrap=True)
     return out
 
 
@@ -784,7 +798,7 @@ def _arm(b):
         if used < b["section_length"]:
             if b["section_length"] - used > len(rest):
                 return None
-            out["vendorSpecificInfo"] = {"data": base64.b64encode(rest[:b["section_length"] - used]).decode()}
+            put_b64(out, "vendorSpecificInfo", rest[:b["section_length"] - used], wrap=True)
     return "An ARM Processor Error occurred", out
 
 

@@ -76,10 +76,27 @@ def decode_table(data: bytes):
     return model, warnings
 
 
-def build_table(model: dict, signature: str = None) -> bytes:
-    """Build an ACPI table from its model (a decode result or a hand-written spec)."""
+# the fields that say how big a table is; --fix-lengths derives them again
+DERIVED = ("header.length", "header.checksum", "count")
+
+
+def build_table(model: dict, signature: str = None, fix_lengths: bool = False,
+                warnings: list = None) -> bytes:
+    """Build an ACPI table from its model (a decode result or a hand-written spec).
+
+    Table Length, Checksum and the entry count are derived when omitted and kept when given (to
+    reproduce broken firmware byte for byte); a kept value that contradicts the structures is a
+    DecodeWarning appended to `warnings` (e.g. after a source was deleted from a decoded model).
+    `fix_lengths` derives all three again, whatever the spec says."""
     if not isinstance(model, dict):
         raise SpecError(f"a table spec is a mapping, got {type(model).__name__}")
+    if fix_lengths:
+        model = dict(model)
+        model["header"] = {k: v for k, v in (model.get("header") or {}).items()
+                           if k not in ("length", "checksum")} if isinstance(model.get("header"), dict) \
+            else model.get("header")
+        count_field = getattr(_codec_for(model, signature), "COUNT", (None,))[0]
+        model.pop(count_field, None)
     header = dict(HEADER_DEFAULTS)
     given = model.get("header") or {}
     if not isinstance(given, dict):
@@ -111,4 +128,38 @@ def build_table(model: dict, signature: str = None) -> bytes:
         raw[9] = checksum_byte(bytes(raw))
     if not length_given:
         assert header["length"] == len(raw)
+    if warnings is not None:
+        warnings.extend(_kept_contradictions(bytes(raw), model, body_codec))
     return bytes(raw)
+
+
+def _codec_for(model: dict, signature: str = None):
+    header = model.get("header") if isinstance(model.get("header"), dict) else {}
+    try:
+        return codec(header.get("signature") or signature or "")
+    except KeyError:
+        return None
+
+
+def _kept_contradictions(raw: bytes, model: dict, body_codec) -> list:
+    """Given values that no longer fit what was built (a spec edited after decode)."""
+    out = []
+    hint = " (--fix-lengths derives it)"
+    length = int.from_bytes(raw[4:8], "little")
+    if length != len(raw):
+        out.append(DecodeWarning(f"Table Length {length} kept as given, the table built is {len(raw)} bytes"
+                                 f"{hint}", offset=4, field="header.length"))
+    if table_sum(raw) != 0:
+        out.append(DecodeWarning(f"Checksum 0x{raw[9]:02X} kept as given, the table sums to "
+                                 f"0x{table_sum(raw):02X}, not 0{hint}", offset=9, field="header.checksum"))
+    count_field, list_field = getattr(body_codec, "COUNT", (None, None))
+    if count_field and count_field in model and isinstance(model.get(list_field), list):
+        given = model[count_field]
+        try:
+            given = int(given, 0) if isinstance(given, str) else int(given)
+        except (TypeError, ValueError):
+            return out
+        if given != len(model[list_field]):
+            out.append(DecodeWarning(f"{count_field} {given} kept as given, the spec has "
+                                     f"{len(model[list_field])} {list_field}{hint}", field=count_field))
+    return out

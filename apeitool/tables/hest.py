@@ -19,6 +19,7 @@ from ..schemas.hest import (HEST_HEADER_SIZE, MC_BANK_SIZE, SOURCE_STRUCTS, Hest
 from ..schemas.notify import NOTIFY_SIZE
 
 BODY_KEYS = ("error_source_count", "sources", "gaps")
+COUNT = ("error_source_count", "sources")
 
 
 def type_number(value) -> int:

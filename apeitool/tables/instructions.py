@@ -20,6 +20,7 @@ class InstructionTable:
         self.entries_field = entries_field
         self.header_size = 36 + body.sizeof()
         self.BODY_KEYS = tuple(n.name for n in body.subcons) + (entries_field,)
+        self.COUNT = (count_field, entries_field)
 
     def walk(self, table: bytes):
         yield 36, self.body, ""
