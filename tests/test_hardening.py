@@ -275,3 +275,131 @@ def test_removing_an_item_warns_and_fix_lengths_repairs(kind, spec, list_field, 
     assert out.exit_code == 0 and "--fix-lengths" in out.stderr
     out = runner.invoke(main, ["build", kind, "--fix-lengths", str(path), "-o", str(tmp_path / "fixed.aml")])
     assert out.exit_code == 0 and out.stderr == "" and (tmp_path / "fixed.aml").read_bytes() == fixed
+
+
+# -- 8, 9. outputs: devices, FIFOs, symlinks, full disks --------------------------------------------
+
+import stat as _stat
+import subprocess
+import sys
+import threading
+
+HEST_RAW = apeitool.build({"sources": [{"type": "GHES", "source_id": 1, "notify": {"type": "POLLED",
+                                                                                "poll_interval": 100},
+                                        "error_status_address": {"address": 0x7F000000}}]}, "hest")
+EVENTS = '{"at": 0.0, "event": "notify", "type": "POLLED"}\n'
+
+
+def _commands(tmp, out):
+    """Every command that writes an -o file, with inputs that succeed."""
+    (tmp / "t.aml").write_bytes(HEST_RAW)
+    (tmp / "ev.jsonl").write_text(EVENTS)
+    t, ev = str(tmp / "t.aml"), str(tmp / "ev.jsonl")
+    return [["decode", t, "-o", out], ["decode", "-f", "jsonl", t, "-o", out], ["build", "hest", "-o", out],
+            ["validate", t, "-o", out], ["diff", t, t, "-o", out], ["replay", "--hest", t, ev, "-o", out],
+            ["stream", "pack", ev, out], ["build", "cper", "--memory-error", "--pa", "0x1000", "-o", out]]
+
+
+def _run(args):
+    return subprocess.run([sys.executable, "-m", "apeitool", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_dev_full_is_a_write_error_everywhere(tmp_path):
+    for args in _commands(tmp_path, "/dev/full"):
+        proc = _run(args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.strip().endswith("/dev/full: cannot write: No space left on device"), args
+        assert "Traceback" not in proc.stderr
+
+
+def test_device_nodes_and_symlinks_to_them_are_written_in_place(tmp_path):
+    link = tmp_path / "null-link"
+    link.symlink_to("/dev/null")
+    for target in ("/dev/null", str(link)):
+        for args in _commands(tmp_path, target):
+            proc = _run(args)
+            assert proc.returncode in (0, 1), (args, proc.stderr)   # validate/diff may say 1
+            assert _stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert link.is_symlink()
+    assert not list(tmp_path.glob(".apeitool-*")) and not list(__import__("pathlib").Path("/dev").glob(".apeitool-*"))
+
+
+def test_fifo_output_is_written_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    proc = _run(["build", "hest", "-o", str(fifo)])
+    reader.join(30)
+    assert proc.returncode == 0 and _stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and got[0] == _run_bytes(["build", "hest"])
+
+
+def _run_bytes(args):
+    return subprocess.run([sys.executable, "-m", "apeitool", *args], capture_output=True, timeout=60).stdout
+
+
+def test_symlink_to_a_file_keeps_the_link_and_replaces_the_target(tmp_path):
+    target = tmp_path / "real.aml"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.aml"
+    link.symlink_to(target)
+    assert _run(["build", "hest", "-o", str(link)]).returncode == 0
+    assert link.is_symlink() and target.read_bytes()[:4] == b"HEST"
+
+
+def test_dev_stdout_writes_to_the_descriptor(tmp_path):
+    out = tmp_path / "captured"
+    with open(out, "wb") as f:
+        proc = subprocess.run([sys.executable, "-m", "apeitool", "build", "hest", "-f", "hex", "-o", "/dev/stdout"],
+                              stdout=f, stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 0 and out.read_text().startswith("    0000: 48 45 53 54")
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 64 KiB tmpfs filled to the brim (root only; skipped where mounting is not allowed)."""
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with open(mnt / "fill", "wb") as f:
+            try:
+                f.write(bytes(1 << 20))
+                f.flush()
+            except OSError:
+                pass
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_full_disk_leaves_no_temporary_file_and_says_enospc(tmp_path, full_disk):
+    for args in _commands(tmp_path, str(full_disk / "out")):
+        proc = _run(args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+        assert sorted(p.name for p in full_disk.iterdir()) == ["fill"], args
+
+
+def test_close_failing_removes_the_temporary_file(tmp_path, monkeypatch):
+    import errno
+    import io
+    from apeitool.errors import InputError
+    from apeitool.fileio import open_output
+
+    class Failing(io.FileIO):
+        def close(self):
+            super().close()
+            raise OSError(errno.ENOSPC, "No space left on device")
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: Failing(fd, "w"))
+    with pytest.raises(InputError, match="No space left on device"):
+        with open_output(str(tmp_path / "x")) as f:
+            f.write(b"data")
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    assert list(tmp_path.iterdir()) == []
