@@ -158,7 +158,7 @@ def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 
         import multiprocessing
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         spool = tempfile.mkdtemp(prefix="apeitool-jobs-")
-        pool = ctx.Pool(jobs)
+        pool = ctx.Pool(jobs, initializer=_worker_init)
     try:
         for path in paths:
             try:
@@ -174,6 +174,13 @@ def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 
         if spool:
             shutil.rmtree(spool, ignore_errors=True)
     return sink.items
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which ends the pool and removes the spool: no worker
+    tracebacks on the terminal."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn) -> None:

@@ -540,31 +540,35 @@ def validate_command(files, target, fmt, fail_on, list_rules, table, form, regio
     sys.exit(2 if failed else 1 if fails(found, fail_on) else 0)
 
 
-def _open_stream(path: str, notify, source, interval, progress):
-    """Events from a packed stream, JSON Lines, or a bare CPER file (with --notify), read lazily."""
+def _open_stream(path: str, notify, source, interval, progress, packed_only: bool = False):
+    """Events from a packed stream, JSON Lines, or a bare CPER file (with --notify), read lazily
+    through the same input opening as decode. `packed_only`: what stream unpack accepts."""
     from .errors import InputError
+    from .inputs import open_input, read_stream
     from .replay.stream import FILE_MAGIC, notify_number, read_bare, read_jsonl, read_packed
     label = "<stdin>" if path == "-" else path
 
     def events(stats):
-        f = sys.stdin.buffer if path == "-" else open(path, "rb")
-        try:
-            head = f.peek(8)[:8] if hasattr(f, "peek") else b""
-            reader = io.BufferedReader(progress(f, label)) if progress else f
-            if head.startswith(FILE_MAGIC):
-                yield from read_packed(reader, label, stats)
-            elif head.lstrip()[:1] in (b"{", b"#"):
-                yield from read_jsonl(io.TextIOWrapper(reader, encoding="utf-8"), label, stats)
-            else:
-                if notify is None:
-                    raise InputError("a bare CPER file needs --notify TYPE (and --source N) to say how each "
-                                     "record arrives", source=label)
-                yield from read_bare(reader.read(), label, stats, notify_number(notify, label), source, interval)
-        except OSError as e:
-            raise InputError(f"cannot read: {e.strerror or e}", source=label) from None
-        finally:
-            if f is not sys.stdin.buffer:
-                f.close()
+        with open_input(path) as f:
+            try:
+                head = f.peek(8)[:8] if hasattr(f, "peek") else b""
+                reader = io.BufferedReader(progress(f, label)) if progress else f
+                if head.startswith(FILE_MAGIC):
+                    yield from read_packed(reader, label, stats)
+                elif packed_only:
+                    raise InputError("not a packed replay stream (file magic APEIRPL\\x01 missing): "
+                                     "stream unpack reads what stream pack writes", offset=0, source=label)
+                elif head.lstrip()[:1] in (b"{", b"#", b"["):
+                    yield from read_jsonl(reader, label, stats)
+                else:
+                    if notify is None:
+                        raise InputError("neither JSON Lines nor a packed stream: a bare CPER file needs "
+                                         "--notify TYPE (and --source N) to say how each record arrives",
+                                         source=label)
+                    yield from read_bare(read_stream(reader, label), label, stats,
+                                         notify_number(notify, label), source, interval)
+            except OSError as e:
+                raise InputError(f"cannot read: {e.strerror or e}", source=label) from None
     return events
 
 
@@ -678,6 +682,9 @@ def replay_command(stream, hest_path, example, kernel, arch, notify, source, int
         arch_shown = arch or default_arch(hest)
         report = text(result, f"replay of {title_in} (kernel {kernel}, {arch_shown})", color, not no_timeline)
     write(output, report)
+    if stats is not None and stats.lossy:   # the report covers the events read; say that some were not
+        _stream_problems(stats)
+        sys.exit(1)
 
 
 def _load_hest(path: str) -> dict:
@@ -726,6 +733,8 @@ def stream_pack(src, dst, notify, source, interval):
         n = pack_events(events, out)
     _stream_problems(stats)
     click.echo(f"{dst}: {n} frames", err=True)
+    if stats.lossy:
+        sys.exit(1)
 
 
 @stream_group.command("unpack")
@@ -740,12 +749,12 @@ def stream_unpack(src, output):
     stats = StreamStats()
     encode = _json.JSONEncoder().encode
     with open_output(output) as out:
-        for ev in _open_stream(src, None, None, 0.0, None)(stats):
+        for ev in _open_stream(src, None, None, 0.0, None, packed_only=True)(stats):
             out.write((encode(event_json(ev)) + "\n").encode())
     _stream_problems(stats)
-    click.echo(f"{src}: {stats.total} frames, {stats.total - stats.rejected} unpacked, {stats.rejected} rejected",
-               err=True)
-    if stats.rejected:
+    click.echo(f"{src}: {stats.total} frames, {stats.total - stats.rejected} unpacked, {stats.rejected} rejected"
+               + (", stream damaged" if stats.damaged else ""), err=True)
+    if stats.lossy:
         sys.exit(1)
 
 

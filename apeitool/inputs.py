@@ -63,33 +63,38 @@ def read_bytes(path: str, limit: int = MAX_INPUT) -> bytes:
     `limit` bytes (an ACPI table: its Table Length and 1 MiB more), an all-zero first MiB or 64 MiB
     of unrecognisable binary are errors before more is read. Endless inputs (/dev/zero,
     /dev/urandom, a pipe that never closes) end in an error, not in memory exhaustion."""
-    label = "<stdin>" if path == "-" else path
+    with open_input(path) as f:
+        return read_stream(f, "<stdin>" if path == "-" else path, limit)
+
+
+def read_stream(f, label: str, limit: int = MAX_INPUT) -> bytes:
+    """read_bytes on a file already open."""
     buf = bytearray()
     checked_zero = checked_garbage = False
-    with open_input(path) as f:
-        while True:
-            try:
-                chunk = f.read(CHUNK)
-            except OSError as e:
-                raise InputError(f"cannot read: {e.strerror or e}", source=label) from None
-            if not chunk:
-                break
-            buf += chunk
-            if not checked_zero and len(buf) >= ZERO_SCAN:
-                checked_zero = True
-                if not any(buf[:ZERO_SCAN]):
-                    raise InputError(f"the first {ZERO_SCAN >> 20} MiB are zero bytes: no table, record or "
-                                     f"status block (an endless input such as /dev/zero?)", source=label)
-                limit = min(limit, _limit_for(bytes(buf[:4096]), limit))
-            if not checked_garbage and len(buf) >= GARBAGE_SCAN:
-                checked_garbage = True
-                if not _recognisable(bytes(buf[:1 << 16])):
-                    raise InputError(f"{GARBAGE_SCAN >> 20} MiB of binary data that is no ACPI table, CPER "
-                                     f"record or status block (an endless input such as /dev/urandom?)",
-                                     source=label)
-            if len(buf) > limit:
-                what = "the ACPI table's Table Length and 1 MiB" if limit < MAX_INPUT else "1 GiB"
-                raise InputError(f"input larger than {what}: not read further", source=label)
+    while True:
+        try:
+            chunk = f.read(CHUNK)
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror or e}", source=label) from None
+        if not chunk:
+            break
+        if not buf:
+            limit = min(limit, _limit_for(bytes(chunk[:4096]), limit))
+        buf += chunk
+        if not checked_zero and len(buf) >= ZERO_SCAN:
+            checked_zero = True
+            if not any(buf[:ZERO_SCAN]):
+                raise InputError(f"the first {ZERO_SCAN >> 20} MiB are zero bytes: no table, record or "
+                                 f"status block (an endless input such as /dev/zero?)", source=label)
+        if not checked_garbage and len(buf) >= GARBAGE_SCAN:
+            checked_garbage = True
+            if not _recognisable(bytes(buf[:1 << 16])):
+                raise InputError(f"{GARBAGE_SCAN >> 20} MiB of binary data that is no ACPI table, CPER "
+                                 f"record or status block (an endless input such as /dev/urandom?)",
+                                 source=label)
+        if len(buf) > limit:
+            what = "the ACPI table's Table Length and 1 MiB" if limit < MAX_INPUT else "1 GiB"
+            raise InputError(f"input larger than {what}: not read further", source=label)
     return bytes(buf)
 
 
@@ -167,6 +172,20 @@ def _acpidump(text: str, label: str) -> List[InputItem]:
     return out
 
 
+MAX_TEXT_DATA = 64 << 20   # bytes a text dump may stand for ('*' rows included)
+
+
+def _repeat_to(out: bytearray, row: bytes, end: int, n: int, label: str) -> None:
+    """hexdump's '*': `row` again up to offset `end`, checked against the limit before any byte
+    is added (a 94-byte dump can claim terabytes)."""
+    if end > MAX_TEXT_DATA:
+        raise InputError(f"hexdump: line {n} has offset 0x{end:X}: the '*' before it would repeat rows past "
+                         f"{MAX_TEXT_DATA >> 20} MiB, more than any table or record file", source=label)
+    if row and end > len(out):
+        reps = (end - len(out)) // len(row)
+        out += row * reps
+
+
 def _hexdump_c(lines, label: str) -> Optional[bytes]:
     """`hexdump -C` / `od`-like output, including '*' lines for repeated rows."""
     out = bytearray()
@@ -182,8 +201,7 @@ def _hexdump_c(lines, label: str) -> Optional[bytes]:
             if re.match(r"^[0-9A-Fa-f]{6,16}\s*$", line.strip()):  # final offset line
                 end = int(line.strip(), 16)
                 if pending_repeat and last is not None:
-                    while len(out) + len(last) <= end:
-                        out += last
+                    _repeat_to(out, last, end, n, label)
                     pending_repeat = False
             continue
         off = int(m.group(1), 16)
@@ -191,8 +209,7 @@ def _hexdump_c(lines, label: str) -> Optional[bytes]:
         if not tokens or not all(_HEX2.match(t) for t in tokens):
             continue
         if pending_repeat and last is not None:
-            while len(out) < off:
-                out += last
+            _repeat_to(out, last, off, n, label)
             pending_repeat = False
         if off != len(out):
             raise InputError(f"hexdump: line {n} has offset 0x{off:X}, expected 0x{len(out):X}",

@@ -7,13 +7,61 @@ from .errors import SpecError
 from .inputs import read_bytes
 
 
+MAX_DEPTH = 64   # specs are a few levels deep; deeper is garbage (and blows the parsers' recursion)
+
+
+def _nesting_depth(text: str) -> int:
+    """Brackets/braces open at once (JSON, YAML flow style), outside strings: checked before a
+    parser recurses into them."""
+    depth = most = 0
+    quote = None
+    escaped = False
+    for c in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+            most = max(most, depth)
+        elif c in "]}":
+            depth -= 1
+    return most
+
+
 def parse_spec_text(text: str, label: str):
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec", source=label)
     stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", source=label)
+    try:
+        if stripped.startswith(("{", "[")):
+            try:
+                spec = json.loads(text, parse_constant=_no_constant)
+            except json.JSONDecodeError as e:
+                raise SpecError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", source=label)
+        else:
+            spec = _yaml(text, label)
+    except RecursionError:
+        raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec", source=label) from None
+    except ValueError as e:   # an integer of more than 4300 digits: Python refuses to convert it
+        what = "an integer of more than 4300 digits (no field is that wide)" if "digits" in str(e) else \
+            str(e).splitlines()[0]
+        raise SpecError(f"invalid value: {what}", source=label) from None
+    if _depth(spec) > MAX_DEPTH:   # YAML block style nests by indentation
+        raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec", source=label)
+    return spec
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _yaml(text: str, label: str):
     import yaml
     try:
         return yaml.safe_load(text)
@@ -22,6 +70,19 @@ def parse_spec_text(text: str, label: str):
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise SpecError(f"invalid YAML{where}: {problem}", source=label)
+
+
+def _depth(obj) -> int:
+    """Nesting depth of parsed data, without recursion."""
+    most, todo = 0, [(obj, 1)]
+    while todo:
+        item, d = todo.pop()
+        if isinstance(item, (dict, list)):
+            most = max(most, d)
+            if d > MAX_DEPTH:
+                return d
+            todo.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return most
 
 
 def load_spec(path: str):

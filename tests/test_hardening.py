@@ -403,3 +403,221 @@ def test_close_failing_removes_the_temporary_file(tmp_path, monkeypatch):
             f.write(b"data")
     monkeypatch.setattr(os, "fdopen", real_fdopen)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- 10, 11. hexdump '*' bombs and endless inputs: bounded up front ----------------------------------
+
+def test_hexdump_star_bomb_is_refused_before_expanding():
+    import resource
+    bomb = ("00000000  48 45 53 54 28 00 00 00  01 00 41 50 45 49 54 4c  |HEST(.....APEITL|\n*\n"
+            "ffffffff0\n").encode()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(apeitool.errors.InputError, match=r"line 3 has offset 0xFFFFFFFF0: the '\*'"):
+        apeitool.decode_bytes(bomb, "bomb.txt")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000   # KiB: nothing expanded
+
+
+def test_hexdump_star_within_the_limit_still_repeats():
+    from apeitool.inputs import split_input
+    text = ("00000000  01 02 03 04 05 06 07 08  09 0a 0b 0c 0d 0e 0f 10  |................|\n*\n"
+            "00000040  11 22 33 44 55 66 77 88  99 aa bb cc dd ee ff 00  |................|\n00000050\n")
+    [item] = split_input(text.encode(), "x")
+    assert item.data == bytes(range(1, 17)) * 4 + bytes.fromhex("112233445566778899aabbccddeeff00")
+
+
+ENDLESS = [["decode"], ["decode", "-f", "jsonl"], ["decode", "--as", "estatus", "-f", "jsonl"], ["validate"],
+           ["decode", "cper"], ["build", "hest"], ["stream", "unpack"]]
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("args", ENDLESS, ids=lambda a: "-".join(a))
+def test_endless_inputs_end_in_one_line_in_bounded_memory(device, args, tmp_path):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "apeitool", *args, device],
+                          capture_output=True, text=True, timeout=120) if os.path.exists("/usr/bin/time") else \
+        subprocess.run([sys.executable, "-m", "apeitool", *args, device], capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr
+    errors = [l for l in lines if l.startswith("apeitool: error:")]
+    assert len(errors) == 1 and device in errors[0]
+    if os.path.exists("/usr/bin/time"):
+        assert int(lines[-1]) < 150_000, lines   # KiB peak RSS
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_endless_replay_and_pack_inputs(device, tmp_path):
+    (tmp_path / "t.aml").write_bytes(HEST_RAW)
+    for args in (["replay", "--hest", str(tmp_path / "t.aml"), "--notify", "POLLED", "--source", "1", device],
+                 ["stream", "pack", "--notify", "POLLED", "--source", "1", device, str(tmp_path / "p")],
+                 ["replay", "--hest", str(tmp_path / "t.aml"), device]):
+        proc = _run(args)
+        assert proc.returncode == 2 and proc.stderr.count("apeitool: error:") == 1, (args, proc.stderr)
+        assert not (tmp_path / "p").exists()
+
+
+# -- 12. validate on a Table Length inside the header ---------------------------------------------------
+
+@pytest.mark.parametrize("length", range(0, 36))
+def test_validate_tiny_table_length(length):
+    raw = bytearray(HEST_RAW)
+    raw[4:8] = length.to_bytes(4, "little")
+    found = findings(bytes(raw))
+    assert [f.rule for f in found if f.severity == "error"][:1] == ["TABLE.STRUCTURE"]
+
+
+# -- 13. every command opens its inputs the same way ------------------------------------------------
+
+@pytest.mark.parametrize("args", [["replay", "--hest", "{t}", "{bad}"], ["stream", "pack", "{bad}", "{tmp}/o"],
+                                  ["stream", "unpack", "{bad}"], ["replay", "--hest", "{bad}", "{ev}"],
+                                  ["decode", "{bad}"], ["validate", "{bad}"], ["diff", "{bad}", "{t}"],
+                                  ["build", "hest", "{bad}"]])
+@pytest.mark.parametrize("bad, words", [("missing", "No such file or directory"), ("dir", "is a directory"),
+                                        ("loop", "Too many levels of symbolic links")])
+def test_unreadable_inputs_are_one_line_everywhere(args, bad, words, tmp_path):
+    (tmp_path / "t.aml").write_bytes(HEST_RAW)
+    (tmp_path / "ev.jsonl").write_text(EVENTS)
+    (tmp_path / "dir").mkdir()
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    subst = {"t": str(tmp_path / "t.aml"), "ev": str(tmp_path / "ev.jsonl"), "bad": str(tmp_path / bad),
+             "tmp": str(tmp_path)}
+    proc = _run([a.format(**subst) for a in args])
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"apeitool: error: {tmp_path / bad}: ") and words in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["decode", "-"], ["decode", "-f", "jsonl", "-"], ["build", "hest", "-"],
+                                  ["validate", "-"], ["replay", "--hest", "-", "{ev}"]])
+def test_closed_stdin_is_one_line(args, tmp_path):
+    (tmp_path / "ev.jsonl").write_text(EVENTS)
+    proc = subprocess.run([sys.executable, "-m", "apeitool", *[a.format(ev=tmp_path / "ev.jsonl") for a in args]],
+                          capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: os.close(0))
+    assert proc.returncode == 2 and "standard input is closed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- 14. nesting, huge numbers, times ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep.yaml", "".join("  " * i + "a:\n" for i in range(3000)) + "  " * 3000 + "x: 1\n"),
+    ("flow.yaml", "a: " + "[" * 5000 + "]" * 5000),
+    ("huge.yaml", "sources:\n  - type: GHES\n    source_id: " + "9" * 5000 + "\n"),
+    ("huge.json", '{"sources": [{"type": "GHES", "source_id": ' + "9" * 5000 + "}]}"),
+    ("nan.json", '{"sources": [{"type": "GHES", "source_id": NaN}]}'),
+], ids=lambda v: v if len(v) < 20 else "")
+def test_absurd_specs_are_one_line(name, text, tmp_path):
+    (tmp_path / name).write_text(text)
+    for args in (["build", "hest", str(tmp_path / name)], ["diff", str(tmp_path / name), str(tmp_path / name)]):
+        proc = _run(args)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and name in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("line, words", [('{"at": NaN, "event": "tick"}', "NaN is not JSON"),
+                                         ('{"at": Infinity, "event": "tick"}', "Infinity is not JSON"),
+                                         ('{"at": 1e300, "event": "tick"}', "at: 1e+300 is not a time"),
+                                         ('{"at": 1.9e10, "event": "tick"}', "is not a time"),
+                                         ('{"at": -1, "event": "tick"}', "at: -1 is not a time"),
+                                         ('{"at": true, "event": "tick"}', "at: True is not a time"),
+                                         ('{"at": ' + "9" * 5000 + ', "event": "tick"}', "4300 digits"),
+                                         ('[{"at": 0, "event": "tick"}]', "a JSON array"),
+                                         ("[" * 50000 + "]" * 50000, "nested too deep")],
+                         ids=lambda v: v[:30])
+def test_bad_times_in_streams_name_file_line_and_field(line, words, tmp_path):
+    (tmp_path / "t.aml").write_bytes(HEST_RAW)
+    (tmp_path / "ev.jsonl").write_text('{"at": 0, "event": "tick"}\n' + line + "\n")
+    for args in (["replay", "--hest", str(tmp_path / "t.aml"), str(tmp_path / "ev.jsonl")],
+                 ["stream", "pack", str(tmp_path / "ev.jsonl"), str(tmp_path / "p")]):
+        proc = _run(args)
+        assert proc.returncode == 2 and f"ev.jsonl: line 2: " in proc.stderr and words in proc.stderr, proc.stderr
+        assert not (tmp_path / "p").exists()
+
+
+def test_out_of_order_times_are_rejected_not_retimed(tmp_path):
+    from apeitool.replay.stream import StreamStats, pack_events, read_packed, Event
+    import io
+    (tmp_path / "t.aml").write_bytes(HEST_RAW)
+    (tmp_path / "ev.jsonl").write_text('{"at": 2.0, "event": "tick"}\n{"at": 1.0, "event": "tick"}\n')
+    proc = _run(["replay", "--hest", str(tmp_path / "t.aml"), str(tmp_path / "ev.jsonl")])
+    assert proc.returncode == 2 and "line 2: at: 1.0 is earlier than the event before (2.0)" in proc.stderr
+    buf = io.BytesIO()
+    pack_events([Event(2.0, "tick"), Event(1.0, "tick")], buf)
+    with pytest.raises(apeitool.errors.InputError, match="frame 1: at: 1.0 is earlier"):
+        list(read_packed(io.BytesIO(buf.getvalue()), "p", StreamStats()))
+
+
+# -- 15. stream integrity --------------------------------------------------------------------------------
+
+def _packed(tmp_path, n=10, size=64):
+    lines = [json.dumps({"at": i * 0.1, "event": "write", "source": 1, "hex": "00" * size}) for i in range(n)]
+    (tmp_path / "ev.jsonl").write_text("\n".join(lines) + "\n")
+    assert _run(["stream", "pack", str(tmp_path / "ev.jsonl"), str(tmp_path / "ev.rpl")]).returncode == 0
+    return (tmp_path / "ev.rpl").read_bytes()
+
+
+def test_pack_refuses_a_write_that_unpack_would_reject(tmp_path):
+    (tmp_path / "big.jsonl").write_text(json.dumps({"at": 0, "event": "write", "source": 1,
+                                                    "hex": "00" * ((1 << 20) + 1)}) + "\n")
+    proc = _run(["stream", "pack", str(tmp_path / "big.jsonl"), str(tmp_path / "o")])
+    assert proc.returncode == 2 and "larger than a packed frame carries" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_unpack_of_a_stream_cut_mid_frame_counts_the_loss(tmp_path):
+    raw = _packed(tmp_path)
+    frame = (len(raw) - 8 - 28) // 10            # ten equal write frames, then the end frame
+    (tmp_path / "cut.rpl").write_bytes(raw[:8 + 6 * frame + frame // 2])
+    proc = _run(["stream", "unpack", str(tmp_path / "cut.rpl"), "-o", str(tmp_path / "out.jsonl")])
+    assert proc.returncode == 1
+    assert "7 frames, 6 unpacked, 1 rejected, stream damaged" in proc.stderr and "cut short" in proc.stderr
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 6
+
+
+def test_garbage_after_the_end_frame_is_reported(tmp_path):
+    raw = _packed(tmp_path)
+    (tmp_path / "g.rpl").write_bytes(raw + b"garbage!")
+    proc = _run(["stream", "unpack", str(tmp_path / "g.rpl"), "-o", str(tmp_path / "out.jsonl")])
+    assert proc.returncode == 1 and "8 bytes after the end frame" in proc.stderr
+    (tmp_path / "z.rpl").write_bytes(raw + bytes(100))           # zero padding is not garbage
+    assert _run(["stream", "unpack", str(tmp_path / "z.rpl"), "-o", str(tmp_path / "o2")]).returncode == 0
+
+
+def test_truncated_last_jsonl_line_keeps_the_run(tmp_path):
+    (tmp_path / "t.aml").write_bytes(HEST_RAW)
+    (tmp_path / "ev.jsonl").write_text('{"at": 0, "event": "tick"}\n{"at": 0.5, "event": "tick"}\n{"at": 1.0, "ev')
+    proc = _run(["replay", "--hest", str(tmp_path / "t.aml"), "-f", "json", str(tmp_path / "ev.jsonl")])
+    assert proc.returncode == 1 and "line 3: the last line is cut short" in proc.stderr
+    stream = json.loads(proc.stdout)["stream"]
+    assert stream["total"] == 3 and stream["processed"] == 2 and stream["rejected"] == 1
+    # a bad line that is not the last is an error: the file is not what it claims to be
+    (tmp_path / "mid.jsonl").write_text('{"at": 0, "ev\n{"at": 0.5, "event": "tick"}\n')
+    proc = _run(["replay", "--hest", str(tmp_path / "t.aml"), str(tmp_path / "mid.jsonl")])
+    assert proc.returncode == 2 and "line 1: invalid JSON" in proc.stderr
+
+
+# -- 16. Ctrl-C with --jobs, misleading messages ------------------------------------------------------
+
+def test_ctrl_c_during_parallel_decode_leaves_no_traceback(tmp_path):
+    import signal
+    import time
+    from apeitool.gen import mixed_records
+    data = b"".join(raw for _k, raw in mixed_records(3000, seed=3)) * 60
+    (tmp_path / "big.cper").write_bytes(data)
+    proc = subprocess.Popen([sys.executable, "-m", "apeitool", "decode", "-f", "jsonl", "--jobs", "2",
+                             str(tmp_path / "big.cper"), "-o", str(tmp_path / "out.jsonl")],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 30
+    while not list(tmp_path.glob(".apeitool-*")) and time.time() < deadline:
+        time.sleep(0.05)                    # the output has begun: workers are busy
+    time.sleep(0.5)
+    assert proc.poll() is None, "the decode ended before it could be interrupted: make the input larger"
+    os.killpg(proc.pid, signal.SIGINT)     # what the terminal sends: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err and err.strip() == "apeitool: error: interrupted"
+    assert not (tmp_path / "out.jsonl").exists() and not list(tmp_path.glob(".apeitool-*"))
+
+
+def test_messages_name_what_the_command_takes(tmp_path):
+    (tmp_path / "t.aml").write_bytes(HEST_RAW)
+    proc = _run(["stream", "unpack", str(tmp_path / "t.aml")])
+    assert proc.returncode == 2 and "--notify" not in proc.stderr and "not a packed replay stream" in proc.stderr

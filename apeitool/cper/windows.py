@@ -23,6 +23,7 @@ class Window(NamedTuple):
 
 
 HEADER_NEED = {"record": 24, "estatus": 20}
+WHAT = {"record": "CPER records", "estatus": "status blocks"}
 SHORT = -1
 
 
@@ -70,7 +71,7 @@ def windows(f: BinaryIO, form: str, label: str, size: int = WINDOW) -> Iterator[
                 break
             if n > MAX_ITEM:
                 raise DecodeError(f"length {n} is larger than any record or block ({MAX_ITEM} bytes): "
-                                  f"the input is not framed as {form}s", offset=base + pos, source=label)
+                                  f"the input is not framed as {WHAT[form]}", offset=base + pos, source=label)
             if pos + n > len(buf):
                 if pos == 0 and not eof:
                     fill(n)          # one item bigger than the window

@@ -49,11 +49,20 @@ class Event:
         return self.where or (f"{label}: frame {self.frame}" if self.frame >= 0 else "")
 
 
+MAX_AT = 18_000_000_000.0     # seconds: the packed format's u64 nanoseconds end at 1.8e10
+MAX_LINE = 64 << 20           # a JSON Lines line longer than this is no event
+
+
 @dataclass
 class StreamStats:
     total: int = 0
     rejected: int = 0
     problems: List[str] = field(default_factory=list)
+    damaged: bool = False     # cut short, garbage after the end: data may be missing
+
+    @property
+    def lossy(self) -> bool:
+        return bool(self.rejected) or self.damaged
 
 
 def notify_number(value, where: str = "") -> int:
@@ -96,8 +105,8 @@ def parse_event(obj, where: str) -> Event:
                          f"{', '.join(sorted(_EVENT_KEYS))})")
     kind = obj.get("event")
     at = obj.get("at", 0.0)
-    if not isinstance(at, (int, float)) or at < 0:
-        raise InputError(f"{where}: 'at' must be a time in seconds >= 0")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at <= MAX_AT:
+        raise InputError(f"{where}: at: {at!r} is not a time in seconds from 0 to {MAX_AT:.0f}")
     cpu = obj.get("cpu", 0)
     source = obj.get("source")
     for name, v in (("cpu", cpu), ("source", source)):
@@ -127,18 +136,52 @@ def parse_event(obj, where: str) -> Event:
     return ev
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def read_jsonl(f, label: str, stats: StreamStats) -> Iterator[Event]:
-    for n, line in enumerate(f, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    """Events from a binary file of JSON Lines, one line at a time (at most MAX_LINE bytes each),
+    in time order. A bad line is an error naming it, except a last line cut short (no newline at
+    the end of the input: an interrupted capture), which is counted as rejected and reported."""
+    last_at, n = 0.0, 0
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        n += 1
         where = f"{label}: line {n}"
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            raise InputError(f"{where}: longer than {MAX_LINE >> 20} MiB: not an event line")
+        cut = not raw.endswith(b"\n")
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{where}: invalid JSON at column {e.colno}: {e.msg}") from None
+            line = raw.decode("utf-8").strip()
+            if not line or line.startswith("#"):
+                continue
+            obj = json.loads(line, parse_constant=_no_constant)
+        except RecursionError:
+            raise InputError(f"{where}: nested too deep: not an event") from None
+        except (UnicodeDecodeError, ValueError) as e:
+            if cut:
+                stats.total += 1
+                stats.rejected += 1
+                stats.damaged = True
+                stats.problems.append(f"{where}: the last line is cut short (no newline at the end) and is "
+                                      f"not valid JSON: ignored")
+                return
+            what = f"invalid JSON at column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) \
+                else "not UTF-8" if isinstance(e, UnicodeDecodeError) \
+                else "an integer of more than 4300 digits" if "digits" in str(e) else f"invalid JSON: {e}"
+            raise InputError(f"{where}: {what}") from None
+        if isinstance(obj, list):
+            raise InputError(f"{where}: a JSON array: replay reads JSON Lines, one event object per line")
         stats.total += 1
-        yield parse_event(obj, where)
+        ev = parse_event(obj, where)
+        if ev.at < last_at:
+            raise InputError(f"{where}: at: {ev.at} is earlier than the event before ({last_at}): events "
+                             f"must be in time order")
+        last_at = ev.at
+        yield ev
 
 
 def event_json(ev: Event) -> dict:
@@ -168,6 +211,9 @@ def _crc():
 def pack_frame(ev: Event, seq: int, crc=None) -> bytes:
     crc = crc or _crc()
     payload = ev.data or b""
+    if len(payload) > MAX_PAYLOAD:
+        raise InputError(f"{ev.where or f'event {seq}'}: a write of {len(payload)} bytes is larger than a "
+                         f"packed frame carries ({MAX_PAYLOAD} bytes; no status block comes near it)")
     kind = KINDS[ev.kind] | (NESTED if ev.nested else 0)
     head = FRAME.pack(FRAME_MAGIC, kind, NO_NOTIFY if ev.notify is None else ev.notify, ev.cpu,
                       NO_SOURCE if ev.source is None else ev.source, seq, int(round(ev.at * 1e9)), len(payload))
@@ -199,6 +245,8 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
     eof = False
     expected = 0                  # next frame number
     end_total = None
+    cut = False
+    last_ns = 0
 
     def fill(need: int) -> bool:
         nonlocal eof
@@ -229,11 +277,17 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             if len(buf) > pos and any(buf[pos:]):
                 stats.problems.append(f"{label}: offset 0x{base + pos:X}: {len(buf) - pos} trailing bytes "
                                       f"(a cut frame)")
+                cut = True
             break
         magic, kind, notify, cpu, source, seq, t_ns, length = unpack_from(buf, pos)
         end = pos + head_size + length + CRC_SIZE
-        ok = magic == magic_ok and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end)) and \
-            crc_at(buf, end - 4)[0] == crc(view(buf)[pos:end - 4])
+        whole = magic == magic_ok and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end))
+        if magic == magic_ok and length <= MAX_PAYLOAD and not whole:
+            stats.problems.append(f"{label}: offset 0x{base + pos:X}: frame {expected} is cut short "
+                                  f"({len(buf) - pos} of {end - pos} bytes)")
+            cut = True
+            break
+        ok = whole and crc_at(buf, end - 4)[0] == crc(view(buf)[pos:end - 4])
         if not ok:
             stats.problems.append(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
             nxt = buf.find(FRAME_MAGIC, pos + 1)
@@ -250,6 +304,10 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         if kind_code == END:
             end_total = int.from_bytes(buf[pos - 8:pos - 4], "little")
             lost(end_total, "lost (corrupted or missing)")
+            after = _count_after(f, buf, pos)
+            if after:
+                stats.problems.append(f"{label}: offset 0x{base + pos:X}: {after} bytes after the end frame")
+                stats.damaged = True
             break
         if seq != expected:
             if seq < expected:
@@ -262,14 +320,38 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             stats.rejected += 1
             stats.problems.append(f"{label}: frame {seq}: unknown kind {kind_code}")
             continue
+        if t_ns < last_ns:
+            raise InputError(f"{label}: frame {seq}: at: {t_ns / 1e9} is earlier than the frame before "
+                             f"({last_ns / 1e9}): events must be in time order")
+        last_ns = t_ns
         payload = bytes(view(buf)[pos - 4 - length:pos - 4]) if kind_code == WRITE or kind_code == WRITE_NOTIFY \
             else None
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
                     None if notify == NO_NOTIFY else notify, payload, bool(kind & NESTED), "", seq)
     if end_total is None:
         stats.problems.append(f"{label}: no end frame: the stream is cut short")
+        stats.damaged = True
+        if cut:   # the cut frame is lost; how many came after it no one can say
+            stats.rejected += 1
+            expected += 1
         end_total = expected
     stats.total = end_total
+
+
+def _count_after(f, buf, pos: int, chunk: int = 1 << 20, most: int = 1 << 30) -> int:
+    """Bytes after the end frame (zero padding does not count), scanned in constant memory."""
+    n = len(buf) - pos if any(buf[pos:]) else 0
+    zeros = 0 if n else len(buf) - pos
+    while n + zeros < most:
+        data = f.read(chunk)
+        if not data:
+            break
+        if n or any(data):
+            n += zeros + len(data)
+            zeros = 0
+        else:
+            zeros += len(data)
+    return n
 
 
 # -- bare CPER files --------------------------------------------------------------------------------
