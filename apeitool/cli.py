@@ -761,6 +761,8 @@ def stream_unpack(src, output):
 def _stream_problems(stats) -> None:
     for problem in stats.problems:
         click.echo(f"apeitool: warning: {problem}", err=True)
+    if stats.unlisted:
+        click.echo(f"apeitool: warning: ... and {stats.unlisted} more problems", err=True)
 
 
 @main.command("diff")

@@ -128,7 +128,28 @@ FIELDS = {   # offsets of lengths and counts worth setting to extremes, per deco
 }
 
 
+def zero_gap(data: bytes, rng: random.Random) -> bytes:
+    """A HEST with a run of zero bytes at a structure boundary (or at the end), Table Length and
+    checksum fixed: what real firmware ships."""
+    from .tables.hest import HestBody, McBank, iasl_walk
+    try:
+        heads = [off for off, struct, _p in iasl_walk(data) if struct is not McBank and struct is not HestBody]
+    except ApeiError:
+        heads = []
+    at = rng.choice(heads + [len(data)]) if heads else len(data)
+    b = bytearray(data[:at] + bytes(rng.choice((1, 4, 16, 40, 41, 80, 336, rng.randrange(1, 2000)))) + data[at:])
+    if len(b) >= 10:
+        b[4:8] = len(b).to_bytes(4, "little")
+        b[9] = 0
+        b[9] = -sum(b) & 0xFF
+    return bytes(b)
+
+
 def mutate(data: bytes, kind: str, rng: random.Random, seeds: List[bytes]) -> bytes:
+    if kind == "hest" and rng.random() < 0.2:
+        data = zero_gap(data, rng)
+        if rng.random() < 0.5:
+            return data
     b = bytearray(data)
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
         op = rng.randrange(7)
@@ -210,6 +231,8 @@ def run_hest(data: bytes) -> str:
     from .replay import replay
     from .validate import validate_bytes
     [decoded] = apeitool.decode_bytes(data, "fuzz")
+    if apeitool.build(decoded.model) != decoded.data:
+        raise AssertionError("decode/build round trip changed the bytes")
     validate_bytes(data, "fuzz")
     events = _events_for(decoded.model)
     for kernel in ("v5.1", "v5.0"):
@@ -284,9 +307,140 @@ def run_spec(text: bytes) -> str:
     return "decoded"
 
 
+def text_dumps(data: bytes, rng: random.Random) -> bytes:
+    """`data` as one of the text forms users paste: hexdump -C (with '*' rows), acpidump, xxd, an
+    iasl Raw Table Data block, with a BOM or a lower-case heading now and then."""
+    form = rng.randrange(4)
+    rows = [data[o:o + 16] for o in range(0, len(data), 16)]
+    lines = []
+    if form == 0:
+        last = None
+        for k, row in enumerate(rows):
+            if row == last and lines[-1] != "*":
+                lines.append("*")
+            elif row != last:
+                hexes = " ".join(f"{c:02x}" for c in row[:8]) + "  " + " ".join(f"{c:02x}" for c in row[8:])
+                lines.append(f"{16 * k:08x}  {hexes}  |{''.join(chr(c) if 32 <= c < 127 else '.' for c in row)}|")
+            last = row
+        lines.append(f"{len(data):08x}")
+    else:
+        if form == 1:
+            lines.append(f"{data[:4].decode('latin-1').lower() if rng.random() < 0.3 else 'HEST'} @ 0x0")
+        elif form == 3:
+            lines.append(f"Raw Table Data: Length {len(data)} (0x{len(data):X})")
+            lines.append("")
+        for k, row in enumerate(rows):
+            lines.append(f"    {16 * k:04X}: " + " ".join(f"{c:02X}" for c in row))
+    text = "\n".join(lines) + "\n"
+    return (("\ufeff" if rng.random() < 0.2 else "") + text).encode()
+
+
+def mutate_text(text: bytes, rng: random.Random) -> bytes:
+    """Line-level damage: a '*' with a huge offset after it, offsets that lie, lines dropped."""
+    lines = text.decode("utf-8", "replace").split("\n")
+    for _ in range(rng.choice((1, 1, 2))):
+        op = rng.randrange(4)
+        i = rng.randrange(len(lines))
+        if op == 0:       # the '*' bomb
+            lines[i:i] = ["*", f"{rng.choice((0xFFFFFFFF0, 1 << 40, 0x4000010, rng.getrandbits(36))):08x}"]
+        elif op == 1:     # an offset that lies
+            lines[i] = f"{rng.getrandbits(32):08x}" + lines[i][8:]
+        elif op == 2:
+            del lines[i]
+        else:
+            lines[i] = lines[i][:rng.randrange(len(lines[i]) + 1)]
+    return "\n".join(lines).encode()
+
+
+def run_text(data: bytes) -> str:
+    import apeitool
+    apeitool.decode_bytes(data, "fuzz")
+    return "decoded"
+
+
+class Endless:
+    """A read-only binary file that never ends: zeros, random bytes, or one seed over and over
+    (/dev/zero, /dev/urandom, a pipe that never closes)."""
+
+    def __init__(self, kind: str, seed: bytes, rng: random.Random):
+        self.kind, self.seed, self.rng, self.closed = kind, seed or b"\0", rng, False
+
+    def read(self, n: int = -1) -> bytes:
+        n = 1 << 16 if n is None or n < 0 else min(n, 1 << 22)
+        if self.kind == "zeros":
+            return bytes(n)
+        if self.kind == "random":
+            return self.rng.randbytes(n)
+        reps = n // len(self.seed) + 1
+        return (self.seed * reps)[:n]
+
+    def readline(self, n: int = -1) -> bytes:
+        return self.read(n if n and n > 0 else 1 << 16)
+
+    def peek(self, n: int = 1) -> bytes:
+        return self.read(n)
+
+
+def run_io(data: bytes) -> str:
+    """One endless input through a reader, or one output to a device: an error or a result, in
+    bounded time and memory."""
+    import io
+    rng = random.Random(data)
+    kind = rng.choice(("zeros", "random", "seed"))
+    which = rng.randrange(6)
+    src = Endless(kind, data[:rng.randrange(1, 4096)] if kind == "seed" else b"", rng)
+    if which == 0:
+        from .inputs import read_stream
+        read_stream(src, "fuzz", limit=96 << 20)   # the mechanism, not the 1 GiB default, per case
+    elif which == 1:
+        from .cper.windows import trailing_bytes, windows
+        for w in windows(src, rng.choice(("record", "estatus")), "fuzz"):
+            if w.last:
+                break
+        trailing_bytes(src, label="fuzz")
+    elif which == 2:
+        from .replay.stream import StreamStats, read_jsonl
+        for _ in read_jsonl(src, "fuzz", StreamStats()):
+            break
+    elif which == 3:
+        from .replay.stream import FILE_MAGIC, StreamStats, read_packed
+        head = io.BytesIO(FILE_MAGIC)
+        stream = io.BufferedReader(_Chain(head, src))
+        n = 0
+        for _ in read_packed(stream, "fuzz", StreamStats()):
+            n += 1
+            if n > 1000:
+                break
+    else:
+        from .fileio import write_output
+        target = "/dev/full" if which == 4 else "/dev/null"
+        if not os.path.exists(target):
+            return "decoded"
+        write_output(target, data)
+        if target == "/dev/full":
+            raise AssertionError("a write to /dev/full succeeded")
+    return "decoded"
+
+
+class _Chain:
+    """head's bytes, then the endless source (a raw stream for BufferedReader)."""
+
+    def __init__(self, head, rest):
+        self.head, self.rest, self.closed = head, rest, False
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        data = self.head.read(len(b)) or self.rest.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
 RUNNERS = {"hest": run_hest, "bert": run_table, "einj": run_table, "erst": run_table,
            "cper-record": run_cper("record"), "cper-section": run_cper("section"),
-           "cper-estatus": run_cper("estatus"), "packed-stream": run_packed, "spec": run_spec}
+           "cper-estatus": run_cper("estatus"), "packed-stream": run_packed, "spec": run_spec,
+           "text-dump": run_text, "endless-io": run_io}
 DECODERS = tuple(RUNNERS)
 
 
@@ -316,6 +470,13 @@ def seeds_for(decoder: str, rng: random.Random, corpus: Optional[str]) -> List[b
         return builtin_cper(rng)[decoder] + found.get(decoder, [])
     if decoder == "packed-stream":
         return packed_seeds(rng)
+    if decoder == "text-dump":
+        tables = [apeitool.build(s, k) for k in ("hest", "bert", "einj", "erst") for s in builtin_specs()[k]]
+        tables += [t[:36] + bytes(rng.randrange(16, 400)) + t[36:] for t in tables[:2]]   # rows that repeat
+        return [text_dumps(t, rng) for t in tables for _ in range(3)]
+    if decoder == "endless-io":
+        return [apeitool.build(s, "hest") for s in builtin_specs()["hest"]] + packed_seeds(rng)[:2] + \
+            builtin_cper(rng)["cper-record"][:4] + [b'{"at": 0, "event": "tick"}\n']
     # spec: decoded models of table and CPER seeds, as JSON and YAML text
     models = []
     for kind in ("hest", "bert", "einj", "erst"):
@@ -341,6 +502,10 @@ def fuzz(decoder: str, n: int, seed: int = 0, corpus: Optional[str] = None, save
             if decoder == "spec":
                 spec = mutate_spec(rng.choice(seeds), rng)
                 data = (json.dumps(spec) if rng.random() < 0.7 else to_yaml(spec)).encode()
+            elif decoder == "text-dump":
+                data = mutate_text(rng.choice(seeds), rng)
+            elif decoder == "endless-io":
+                data = rng.choice(seeds) + rng.randbytes(8)
             else:
                 data = mutate(rng.choice(seeds), decoder, rng, seeds)
             failure = None

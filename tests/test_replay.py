@@ -421,7 +421,7 @@ def test_cli_replay_jsonl_and_json_output(tmp_path):
                                    "dropped_pool", "printed", "ratelimited", "acked", "memory_failure_queued",
                                    "memory_failure_overflow", "panics"}
     assert doc["summary"]["records_read"] == 1 and "FW.SPURIOUS_NOTIFY" in ids(doc)
-    assert doc["stream"] == {"total": 3, "processed": 3, "rejected": 0, "problems": []}
+    assert doc["stream"] == {"total": 3, "processed": 3, "rejected": 0, "problems": [], "problems_not_listed": 0}
     text = CliRunner().invoke(main, ["replay", "--hest", str(hest_path), str(stream)])
     assert text.exit_code == 0 and "physical_address: 0x0000000040fa6000" in text.output
 

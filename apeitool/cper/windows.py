@@ -93,7 +93,7 @@ def windows(f: BinaryIO, form: str, label: str, size: int = WINDOW) -> Iterator[
 
 
 MAX_PADDING = 64 << 20   # zero padding beyond this after the last item is an endless input
-MAX_TRAILING = 1 << 30   # as the whole-input limit
+MAX_TRAILING = 64 << 20  # unframed bytes after the last window: garbage, not records
 
 
 def trailing_bytes(f: BinaryIO, size: int = WINDOW, label: str = "") -> int:

@@ -75,7 +75,8 @@ class Recorder:
             out["not_kept"] = dropped
         if stream_stats is not None:
             out["stream"] = {"total": stream_stats.total, "processed": stream_stats.total - stream_stats.rejected,
-                             "rejected": stream_stats.rejected, "problems": stream_stats.problems[:1000]}
+                             "rejected": stream_stats.rejected, "problems": stream_stats.problems[:1000],
+                             "problems_not_listed": stream_stats.unlisted}
         if layout is not None:
             out["layout"] = layout
         if stopped:

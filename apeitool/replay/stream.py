@@ -26,6 +26,7 @@ FRAME = struct.Struct("<2sBBHHIQI")
 CRC_SIZE = 4
 CRC_FIELD = struct.Struct("<I")
 MAX_PAYLOAD = 1 << 20                      # no status block comes near 1 MiB: larger is corruption
+MAX_GARBAGE = 64 << 20                     # corruption this long without a good frame: stop reading
 KINDS = {"write": 1, "notify": 2, "tick": 3, "write_notify": 4, "end": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 END, WRITE, WRITE_NOTIFY = KINDS["end"], KINDS["write"], KINDS["write_notify"]
@@ -51,6 +52,7 @@ class Event:
 
 MAX_AT = 18_000_000_000.0     # seconds: the packed format's u64 nanoseconds end at 1.8e10
 MAX_LINE = 64 << 20           # a JSON Lines line longer than this is no event
+MAX_PROBLEMS = 1000
 
 
 @dataclass
@@ -59,6 +61,14 @@ class StreamStats:
     rejected: int = 0
     problems: List[str] = field(default_factory=list)
     damaged: bool = False     # cut short, garbage after the end: data may be missing
+    unlisted: int = 0         # problems past the first MAX_PROBLEMS, counted only
+
+    def note(self, text: str) -> None:
+        """A problem line; an endless bad stream keeps a bounded list."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+        else:
+            self.unlisted += 1
 
     @property
     def lossy(self) -> bool:
@@ -166,7 +176,7 @@ def read_jsonl(f, label: str, stats: StreamStats) -> Iterator[Event]:
                 stats.total += 1
                 stats.rejected += 1
                 stats.damaged = True
-                stats.problems.append(f"{where}: the last line is cut short (no newline at the end) and is "
+                stats.note(f"{where}: the last line is cut short (no newline at the end) and is "
                                       f"not valid JSON: ignored")
                 return
             what = f"invalid JSON at column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) \
@@ -247,6 +257,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
     end_total = None
     cut = False
     last_ns = 0
+    bad_since = None              # file offset where the current run of corruption began
 
     def fill(need: int) -> bool:
         nonlocal eof
@@ -261,7 +272,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         nonlocal expected
         if upto > expected:
             stats.rejected += upto - expected
-            stats.problems.append(f"{label}: frames {expected}..{upto - 1} rejected: {why}")
+            stats.note(f"{label}: frames {expected}..{upto - 1} rejected: {why}")
             expected = upto
 
     # locals: this loop runs once per frame of streams with millions of frames
@@ -275,7 +286,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             pos = 0
         if len(buf) < pos + head_size and not fill(pos + head_size):
             if len(buf) > pos and any(buf[pos:]):
-                stats.problems.append(f"{label}: offset 0x{base + pos:X}: {len(buf) - pos} trailing bytes "
+                stats.note(f"{label}: offset 0x{base + pos:X}: {len(buf) - pos} trailing bytes "
                                       f"(a cut frame)")
                 cut = True
             break
@@ -283,19 +294,28 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         end = pos + head_size + length + CRC_SIZE
         whole = magic == magic_ok and length <= MAX_PAYLOAD and (len(buf) >= end or fill(end))
         if magic == magic_ok and length <= MAX_PAYLOAD and not whole:
-            stats.problems.append(f"{label}: offset 0x{base + pos:X}: frame {expected} is cut short "
+            stats.note(f"{label}: offset 0x{base + pos:X}: frame {expected} is cut short "
                                   f"({len(buf) - pos} of {end - pos} bytes)")
             cut = True
             break
         ok = whole and crc_at(buf, end - 4)[0] == crc(view(buf)[pos:end - 4])
         if not ok:
-            stats.problems.append(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
+            stats.note(f"{label}: offset 0x{base + pos:X}: corrupted frame (bad magic, length or CRC)")
+            if bad_since is None:
+                bad_since = base + pos
             nxt = buf.find(FRAME_MAGIC, pos + 1)
-            while nxt < 0 and not eof:
-                keep = len(buf) - 1
+            while nxt < 0 and not eof and base + len(buf) - bad_since <= MAX_GARBAGE:
+                drop = len(buf) - 1          # scanned; the last byte may begin a magic
+                del buf[:drop]
+                base += drop
+                pos = 0
                 fill(len(buf) + chunk)
-                nxt = buf.find(FRAME_MAGIC, keep)
-            if nxt < 0:
+                nxt = buf.find(FRAME_MAGIC)
+            if nxt < 0 or base + nxt - bad_since > MAX_GARBAGE:
+                if nxt >= 0 or not eof:
+                    stats.note(f"{label}: offset 0x{bad_since:X}: no good frame in the "
+                               f"{MAX_GARBAGE >> 20} MiB after it: the rest is not read")
+                    stats.damaged = True
                 break
             pos = nxt
             continue
@@ -306,19 +326,26 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             lost(end_total, "lost (corrupted or missing)")
             after = _count_after(f, buf, pos)
             if after:
-                stats.problems.append(f"{label}: offset 0x{base + pos:X}: {after} bytes after the end frame")
+                stats.note(f"{label}: offset 0x{base + pos:X}: {after} bytes after the end frame")
                 stats.damaged = True
             break
         if seq != expected:
             if seq < expected:
-                stats.problems.append(f"{label}: frame {seq} out of order or repeated: ignored")
+                stats.note(f"{label}: frame {seq} out of order or repeated: ignored")
+                if bad_since is None:
+                    bad_since = base + pos
+                if base + pos - bad_since > MAX_GARBAGE:
+                    stats.note(f"{label}: offset 0x{bad_since:X}: no usable frame in the {MAX_GARBAGE >> 20} "
+                               f"MiB after it: the rest is not read")
+                    stats.damaged = True
+                    break
                 continue
             lost(seq, "lost (corrupted or missing)")
         expected = seq + 1
         name = names.get(kind_code)
         if name is None:
             stats.rejected += 1
-            stats.problems.append(f"{label}: frame {seq}: unknown kind {kind_code}")
+            stats.note(f"{label}: frame {seq}: unknown kind {kind_code}")
             continue
         if t_ns < last_ns:
             raise InputError(f"{label}: frame {seq}: at: {t_ns / 1e9} is earlier than the frame before "
@@ -326,10 +353,11 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         last_ns = t_ns
         payload = bytes(view(buf)[pos - 4 - length:pos - 4]) if kind_code == WRITE or kind_code == WRITE_NOTIFY \
             else None
+        bad_since = None
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
                     None if notify == NO_NOTIFY else notify, payload, bool(kind & NESTED), "", seq)
     if end_total is None:
-        stats.problems.append(f"{label}: no end frame: the stream is cut short")
+        stats.note(f"{label}: no end frame: the stream is cut short")
         stats.damaged = True
         if cut:   # the cut frame is lost; how many came after it no one can say
             stats.rejected += 1
@@ -338,8 +366,9 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
     stats.total = end_total
 
 
-def _count_after(f, buf, pos: int, chunk: int = 1 << 20, most: int = 1 << 30) -> int:
-    """Bytes after the end frame (zero padding does not count), scanned in constant memory."""
+def _count_after(f, buf, pos: int, chunk: int = 1 << 20, most: int = MAX_GARBAGE) -> int:
+    """Bytes after the end frame (zero padding does not count), scanned in constant memory and
+    at most `most` of them (an endless input stops there)."""
     n = len(buf) - pos if any(buf[pos:]) else 0
     zeros = 0 if n else len(buf) - pos
     while n + zeros < most:
