@@ -818,5 +818,13 @@ def diff_command(a, b, fmt, ignore, with_stat, table, form, output, color):
     sys.exit(1 if result.changes else 0)
 
 
+def _register_vm():
+    from .vm.cli import vm_group
+    main.add_command(vm_group)
+
+
+_register_vm()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

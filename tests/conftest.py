@@ -47,3 +47,18 @@ def run_iasl(args, cwd, timeout=30):
     """iasl under a time limit and a 16 MiB output-file limit: it loops on some malformed tables."""
     cmd = ["bash", "-c", 'ulimit -f 32768; exec timeout %d iasl "$@"' % timeout, "iasl", *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+
+
+# -- the vm tests: real kernels under QEMU --------------------------------------------------------------
+
+_VM_SECONDS = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and "vm" in report.keywords:
+        _VM_SECONDS.append(report.duration)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _VM_SECONDS:
+        terminalreporter.write_line(f"vm tests: {len(_VM_SECONDS)} ran in {sum(_VM_SECONDS):.0f} s of guest runs")

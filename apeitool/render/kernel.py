@@ -32,9 +32,14 @@ def sev_str(value) -> str:
 
 
 def hexdump(prefix: str, data: bytes, group: int = 4, ascii: bool = True) -> List[str]:
-    """print_hex_dump(prefix, "", DUMP_PREFIX_OFFSET, 16, group, data, len, ascii)."""
+    """print_hex_dump(prefix, "", DUMP_PREFIX_OFFSET, 16, group, data, len, ascii), row by row as
+    lib/hexdump.c hex_dump_to_buffer builds each: a row whose length is not a multiple of the group
+    size falls back to 1-byte groups, and the ASCII column (rowsize * 2 + rowsize / groupsize + 1,
+    with the group size in force for that row) is only padded up to, never past: text longer than
+    it runs straight into the ASCII."""
     lines = []
-    column = 16 * 2 + 16 // group + 1
+    if group not in (1, 2, 4, 8):
+        group = 1
     for off in range(0, len(data), 16):
         row = data[off:off + 16]
         g = group if len(row) % group == 0 else 1
@@ -42,6 +47,7 @@ def hexdump(prefix: str, data: bytes, group: int = 4, ascii: bool = True) -> Lis
                  for i in range(0, len(row), g)]
         text = " ".join(parts)
         if ascii:
+            column = 16 * 2 + 16 // g + 1
             text = text.ljust(column) + "".join(chr(c) if 0x20 <= c < 0x7F else "." for c in row)
         lines.append(f"{prefix}{off:08x}: {text}")
     return lines
@@ -520,10 +526,11 @@ def _cxl_protocol(b, body, raw, sev):
         def dw(o):
             return int.from_bytes(log[o:o + 4], "little")
         out += [f"{b} Error log length: 0x{body['error_log_length']:04x}", f"{b} CXL Error Log:",
-                # two kernel format strings lack their newline: those lines run together
-                f"{b} cxl_ras_uncor_status: 0x{dw(0):08x}{b} cxl_ras_uncor_mask: 0x{dw(4):08x}",
+                # two format strings lack their "\n", yet each pr_info is its own record: since the
+                # printk rework only KERN_CONT continues a line (seen on 6.12 under apeitool vm)
+                f"{b} cxl_ras_uncor_status: 0x{dw(0):08x}", f"{b} cxl_ras_uncor_mask: 0x{dw(4):08x}",
                 f"{b} cxl_ras_uncor_severity: 0x{dw(8):08x}",
-                f"{b} cxl_ras_cor_status: 0x{dw(12):08x}{b} cxl_ras_cor_mask: 0x{dw(16):08x}",
+                f"{b} cxl_ras_cor_status: 0x{dw(12):08x}", f"{b} cxl_ras_cor_mask: 0x{dw(16):08x}",
                 f"{b} cap_control: 0x{dw(20):08x}", f"{b} Header Log Registers:"]
         out += hexdump(b, log[24:88], 4, False)
     return out

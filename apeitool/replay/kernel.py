@@ -211,6 +211,8 @@ class Kernel:
                 return
             if s.get("enabled", 1):
                 seen.add(s["source_id"])
+        # acpi_hest_init (an earlier initcall) ends with this line; ghes_probe runs later, per device
+        self.log("HEST: Table parsing has been initialized.")
         fw_by_index = {f.index: f for f in self.fw.sources}
         for i, s in walked:
             fw = fw_by_index[i]
@@ -252,7 +254,6 @@ class Kernel:
         self._init_pool(walked)
         for reg in list(self.sources.values()):
             self.ghes_proc(reg, cpu=0)          # "handle any pending errors right away"
-        self.log(f"HEST: Table parsing has been initialized ({len(self.sources)} GHES registered).")
 
     def _type(self, s) -> int:
         from ..validate.engine import enum_int
@@ -645,6 +646,8 @@ class Kernel:
         if regs is None:
             regs = self.covered(notify, source)
         if not regs:
+            if notify == NMI and self.arch == "x86_64":
+                self.unknown_nmi(cpu)
             return
         if notify == SEA:
             if self.new:
@@ -657,7 +660,9 @@ class Kernel:
                 for reg in regs:
                     self.ghes_proc(reg, cpu)
         elif notify == NMI:
-            self.spool(regs, cpu, sync=False) if self.new else self.old_nmi(regs, cpu)
+            claimed = self.spool(regs, cpu, sync=False) if self.new else self.old_nmi(regs, cpu)
+            if claimed != 0:
+                self.unknown_nmi(cpu)
         elif notify == SDEI:
             for reg in regs:
                 if self.queue_one_entry(reg, cpu, sync=False) == 0:
@@ -665,6 +670,13 @@ class Kernel:
         else:
             for reg in regs:
                 self.ghes_proc(reg, cpu)
+
+    def unknown_nmi(self, cpu: int) -> None:
+        """ghes_notify_nmi found nothing and returned NMI_DONE; no other handler claims QEMU's
+        injected NMI, so arch/x86/kernel/nmi.c unknown_nmi_error() prints its two lines (each
+        pr_emerg_ratelimited). The reason is port 0x61, which reads 0x21 on QEMU's pc machine."""
+        self.warn_ratelimited("unknown_nmi", f"Uhhuh. NMI received for unknown reason 21 on CPU {cpu}.")
+        self.warn_ratelimited("dazed", "Dazed and confused, but trying to continue")
 
     def end_instant(self) -> None:
         if self.irq_work_pending or self.llist:

@@ -1,0 +1,212 @@
+"""apeitool vm: real Linux kernels under QEMU as the oracle for replay and --format kernel.
+
+The boot tests need qemu-system-x86, busybox-static and the kernels in the cache
+(`apeitool vm kernels --fetch 5.10 6.1 6.12 7.2`, as .ci/run does); without them they skip with
+the reason. The other tests check the pieces without booting."""
+import json
+import os
+import random
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+import apeitool
+from apeitool.cli import main
+from apeitool.errors import InputError
+from apeitool.replay.stream import Event
+from apeitool.vm import KNOWN_DIFFERENCES, compare, normalise, split_console
+from apeitool.vm.guest import guest_script
+from apeitool.vm.initramfs import newc
+from apeitool.vm.kernels import cached, is_kernel_image
+from apeitool.vm.plan import add_events, lay_out, relocate
+
+SERIES = ("5.10", "6.1", "6.12", "7.2")
+HEST = {"sources": [
+    {"type": "GHES", "source_id": 1, "error_status_address": {"address": 0x1F000000},
+     "error_status_block_length": 0x2000, "notify": {"type": "POLLED", "poll_interval": 300}},
+    {"type": "GHES_V2", "source_id": 2, "error_status_address": {"address": 0x1F000008},
+     "error_status_block_length": 0x2000, "notify": {"type": "NMI"},
+     "read_ack_register": {"address": 0x1F000010}}]}
+
+
+def _block(key, body, sev="recoverable"):
+    return apeitool.build({"form": "estatus", "blocks": [{
+        "block_status": {"correctable": sev == "corrected", "uncorrectable": sev != "corrected"},
+        "error_severity": sev, "entries": [{"section_type": key, "error_severity": sev, "revision": 0x300,
+                                            "body": body}]}]}, "estatus")
+
+
+# -- pieces, no QEMU -------------------------------------------------------------------------------------
+
+def test_newc_archive_layout():
+    raw = newc({"init": "#!/bin/sh\n", "data/x.bin": b"\x01\x02\x03"}, ["data"])
+    assert raw.startswith(b"070701") and len(raw) % 512 == 0
+    names, pos = [], 0
+    while True:
+        head = raw[pos:pos + 110]
+        namesize, filesize = int(head[94:102], 16), int(head[54:62], 16)
+        name = raw[pos + 110:pos + 110 + namesize - 1].decode()
+        names.append(name)
+        pos = (pos + 110 + namesize + 3) & ~3
+        pos = (pos + filesize + 3) & ~3
+        if name == "TRAILER!!!":
+            break
+    assert names == ["data", "init", "data/x.bin", "TRAILER!!!"]
+
+
+def test_plan_lays_out_as_replay_and_scripts_the_firmware():
+    plan = lay_out(HEST)
+    assert plan.window[0] == 0x1F000000 and plan.append.startswith("memmap=0x") and "$0x1f000000" in plan.append
+    blk = _block("platform_memory", {"physical_address": 0x10000})
+    add_events(plan, [Event(0.0, "write", 1, data=blk), Event(1.0, "write_notify", 2, notify=4, data=blk),
+                      Event(2.0, "notify", None, notify=3)])
+    script = guest_script(plan, 0.5)
+    s2 = plan.sources[2]
+    assert f"seek={s2.block}" in script and f"devmem {s2.ack_reg:#x} 64" in script   # ack taken back
+    assert "ask NMI 1" in script and script.index("mark EVENT 1") < script.index("ask NMI 1")
+    assert plan.undelivered and "SCI" in plan.undelivered[0]["why"]       # x86 TCG cannot raise SCI
+    assert plan.image[:8] == plan.sources[1].block.to_bytes(8, "little")    # source 1's register at 0x1F000000
+    assert plan.image[0x10:0x18] == (1).to_bytes(8, "little")              # GHESv2 ack starts acknowledged
+
+
+def test_registers_outside_guest_ram_need_relocate():
+    far = {"sources": [dict(HEST["sources"][0], error_status_address={"address": 0xFE000000})]}
+    with pytest.raises(InputError, match="use --relocate"):
+        lay_out(far)
+    moved = relocate(far)
+    assert moved["sources"][0]["error_status_address"]["address"] == 0x1F000000
+    assert lay_out(moved).window[0] == 0x1F000000
+
+
+def test_console_split_and_normalise():
+    lines = ["[    0.70] HEST: Table parsing has been initialized.", "[    0.71] random: crng init",
+             "[    1.00] @@APEITOOL EVENT 0", "[    1.20] {3}[Hardware Error]: event severity: corrected",
+             "[    1.21] INFO: NMI handler (ghes_notify_nmi) took too long to run: 1.6 msecs",
+             "[    1.30] mce: [Hardware Error]: PROCESSOR 2:60fb1 TIME 1796405434 SOCKET 0"]
+    parts = split_console(lines)
+    assert parts["boot"] == ["HEST: Table parsing has been initialized."]
+    assert parts["events"][0][0] == "{3}[Hardware Error]: event severity: corrected"
+    assert parts["dropped"][0]["line"].startswith("INFO: NMI handler")
+    assert normalise(parts["events"][0][1]).endswith("TIME * SOCKET 0")
+    found = compare({"boot": [], "events": {0: parts["events"][0]}},
+                    {"boot": [], "events": {0: ["{7}[Hardware Error]: event severity: corrected"]}}, 1, "6.12")
+    assert found["differences"] == [] and found["explained"][0]["line"].startswith("mce:")
+
+
+def test_known_differences_name_their_kernels():
+    for side, rx, only, why in KNOWN_DIFFERENCES:
+        assert side in ("kernel", "model") and why and (only is None or only <= set(SERIES))
+
+
+def test_not_a_kernel_and_missing_qemu_are_one_line(tmp_path, monkeypatch):
+    fake = tmp_path / "vmlinuz"
+    fake.write_bytes(b"not a kernel" * 100)
+    assert not is_kernel_image(str(fake), "x86_64")
+    (tmp_path / "h.aml").write_bytes(apeitool.build(HEST, "hest"))
+    (tmp_path / "ev.jsonl").write_text('{"at": 0, "event": "tick"}\n')
+    runner = CliRunner()
+    out = runner.invoke(main, ["vm", "--hest", str(tmp_path / "h.aml"), "--kernel", str(fake), str(tmp_path / "ev.jsonl")])
+    assert out.exit_code == 2 and "not a x86_64 kernel image" in out.stderr
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    if cached("x86_64"):
+        out = runner.invoke(main, ["vm", "--hest", str(tmp_path / "h.aml"), str(tmp_path / "ev.jsonl")])
+        assert out.exit_code == 2 and "Debian package qemu-system-x86" in out.stderr
+    out = runner.invoke(main, ["vm", str(tmp_path / "ev.jsonl")])
+    assert out.exit_code == 2 and "--hest" in out.stderr
+
+
+# -- the oracle: real kernels ------------------------------------------------------------------------------
+
+def _kernel_or_skip(series):
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86_64 is not installed (Debian package qemu-system-x86)")
+    if not os.path.exists("/bin/busybox"):
+        pytest.skip("busybox-static is not installed")
+    if not any(k.series == series for k in cached("x86_64")):
+        pytest.skip(f"kernel {series} not cached: apeitool vm kernels --fetch {series}")
+
+
+def every_kind_events(seed=11, spacing=2.6):
+    """One record of every section kind the project builds, alternating a polled GHES and an NMI
+    GHESv2, severities alternating so each print ratelimit class sees one record per 5.2 s."""
+    from apeitool.gen import section_body
+    from apeitool.schemas.sections import BODIES
+    rng = random.Random(seed)
+    events = []
+    for i, key in enumerate(sorted(BODIES)):
+        sev = "corrected" if i % 2 else "recoverable"
+        block = _block(key, section_body(key, rng), sev)
+        events.append(Event(round(i * spacing, 3), "write" if i % 2 else "write_notify", 1 if i % 2 else 2,
+                            notify=None if i % 2 else 4, data=block))
+    return events
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("series", SERIES)
+def test_every_record_kind_prints_as_the_model_says(series, tmp_path):
+    """--format kernel and replay against the real kernel: every record kind, polled and NMI."""
+    _kernel_or_skip(series)
+    from apeitool.vm import run
+    events = every_kind_events()
+    result = run(HEST, events, series, do_compare=True, timeout=300, console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok", (tmp_path / "console.txt").read_text()[-3000:]
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    printed = sum(1 for e in result["events"] if any("[Hardware Error]" in l for l in e["lines"]))
+    assert printed == len(events)              # nothing throttled or lost: the oracle saw every record
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("series", SERIES)
+def test_ghesv2_ack_cache_and_spurious_nmi(series, tmp_path):
+    """GHESv2 read-ack seen in the register, the estatus cache throttling a repeat, a spurious NMI."""
+    _kernel_or_skip(series)
+    from apeitool.vm import run
+    a = _block("platform_memory", {"physical_address": 0x10000, "memory_error_type": 0}, "corrected")
+    b = _block("processor_generic", {"processor_type": 0, "level": 1}, "corrected")
+    events = [Event(0.0, "write_notify", 2, notify=4, data=a),
+              Event(1.0, "write_notify", 2, notify=4, data=a),      # same record: cached, not printed
+              Event(2.0, "notify", None, notify=4),                  # nothing pending: unknown NMI
+              Event(3.0, "write", 1, data=b)]                        # polled
+    result = run(HEST, events, series, do_compare=True, timeout=120, console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok"
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    lines = [e["lines"] for e in result["events"]]
+    assert any("Generic Hardware Error Source: 2" in l for l in lines[0]) and \
+        not any("[Hardware Error]" in l for l in lines[1])
+    assert any("Uhhuh. NMI received for unknown reason" in l for l in lines[2])
+    assert result["acked"][2] & 1 and result["block_status"] == {1: 0, 2: 0}
+
+
+@pytest.mark.vm
+def test_fatal_record_panics_the_newest_kernel(tmp_path):
+    series = SERIES[-1]
+    _kernel_or_skip(series)
+    from apeitool.vm import run
+    fatal = _block("platform_memory", {"physical_address": 0x10000}, "fatal")
+    result = run(HEST, [Event(0.0, "write_notify", 2, notify=4, data=fatal)], series, do_compare=True,
+                 timeout=120)
+    assert result["status"] == "panic" and result["panicked"]
+    assert "Kernel panic - not syncing: GHES: Fatal hardware error" in "\n".join(result["log"]) or \
+        any("Fatal hardware error" in l for l in result["events"][0]["lines"])
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+
+
+@pytest.mark.vm
+def test_bert_region_prints_as_decode_says(tmp_path):
+    series = "6.1"
+    _kernel_or_skip(series)
+    from apeitool.cper.bert import walk_region
+    region = b"".join(_block(k, b, "corrected") for k, b in (
+        ("platform_memory", {"physical_address": 0x2000}), ("processor_generic", {"level": 2}))) + bytes(64)
+    bert = apeitool.build({"boot_error_region_length": len(region), "boot_error_region_address": 0x1F100000},
+                          "bert")
+    (tmp_path / "bert.aml").write_bytes(bert)
+    (tmp_path / "region.bin").write_bytes(region)
+    out = CliRunner().invoke(main, ["vm", "--bert", str(tmp_path / "bert.aml"), "--region",
+                                    str(tmp_path / "region.bin"), "--kernel", series, "-f", "json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    expected, _ = walk_region(region, len(region), "x86_64")
+    assert [normalise(l) for l in result["boot"]] == [normalise(l) for l in expected]
+    assert result["differences"] == []
