@@ -125,14 +125,17 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
     KIND (hest, bert, einj, erst, cper, estatus) is optional: the input is
-    recognised by its signature or shape. CPER input is a file of CPER records,
+    recognised by its signature or shape. A kind word followed by files is the
+    kind even if a file of that name exists (write ./hest for such a file). CPER input is a file of CPER records,
     of ACPI Generic Error Status Blocks (a GHES block, a BERT region) or of
     descriptor+body sections; a section whose body does not fit its layout is
     reported and the others still decode. A whole
     acpidump decodes every supported table in it; --table HEST picks one.
     Problems the decoder can work around (bad checksum, a count that disagrees
-    with the structures present) are warnings on stderr; unusable input is a
-    one-line error naming the file, byte offset and field, with exit code 2.
+    with the structures present, zero bytes between HEST structures) are
+    warnings on stderr; unusable input is a one-line error naming the file,
+    byte offset and field, with exit code 2. With several inputs a bad one is
+    reported and the others are still decoded (exit code 2 at the end).
 
     \b
     Examples:

@@ -175,6 +175,11 @@ def fetch(series: str, arch: str = "x86_64", progress=None) -> Kernel:
     version, image_pkg = _newest_depends(shown, deb_arch)
     if image_pkg is None:
         raise InputError(f"{SUITES[series]} has no {meta} depending on a kernel image")
+    have = [k for k in cached(arch) if k.version == version]
+    if have:
+        if progress:
+            progress(f"{series}/{arch}: {version} is already cached")
+        return have[0]
     # 7.x: the kernel is in linux-binary-*; before: linux-image-*-unsigned (or the signed one)
     candidates = [image_pkg.replace("linux-image-", "linux-binary-"), image_pkg + "-unsigned", image_pkg]
     work = tempfile.mkdtemp(prefix="apeitool-fetch-", dir=root)
