@@ -210,3 +210,43 @@ def test_bert_region_prints_as_decode_says(tmp_path):
     expected, _ = walk_region(region, len(region), "x86_64")
     assert [normalise(l) for l in result["boot"]] == [normalise(l) for l in expected]
     assert result["differences"] == []
+
+
+def _arm64_or_skip(series="6.12"):
+    if shutil.which("qemu-system-aarch64") is None or not os.path.exists("/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"):
+        pytest.skip("qemu-system-arm / qemu-efi-aarch64 are not installed")
+    if not any(k.series == series for k in cached("arm64")):
+        pytest.skip(f"arm64 kernel {series} not cached: apeitool vm kernels --fetch {series} --arch arm64")
+
+
+@pytest.mark.vm
+def test_arm64_records_pending_at_boot_print_as_decode_says(tmp_path):
+    """arm64 (UEFI, table upgrade): memory, generic processor, Arm RAS and PCIe records pending in
+    four GHES print as `decode --format kernel --arch arm64` says, the print ratelimit included."""
+    _arm64_or_skip()
+    from apeitool.gen import section_body
+    from apeitool.vm import run
+    rng = random.Random(5)
+    recs = [("platform_memory", {"physical_address": 0x40000000, "node": 1, "card": 2}, "recoverable"),
+            ("processor_generic", {"processor_type": 1, "level": 2, "target_address": 0x1234}, "corrected"),
+            ("arm_ras", section_body("arm_ras", rng), "corrected"),
+            ("pcie", {"port_type": 4, "command": 7}, "recoverable"),
+            ("platform_memory", {"physical_address": 0x50000000}, "recoverable")]   # a third: ratelimited
+    hest = {"sources": [{"type": "GHES", "source_id": i, "error_status_address": {"address": 0x1000 + 8 * i},
+                         "error_status_block_length": 0x1000, "notify": {"type": "POLLED", "poll_interval": 1000}}
+                        for i in range(len(recs))]}
+    events = [Event(0.0, "write", i, data=_block(k, b, s)) for i, (k, b, s) in enumerate(recs)]
+    events.append(Event(1.0, "write", 0, data=_block("platform_memory", {"physical_address": 0x1000})))
+    result = run(hest, events, "6.12", "arm64", True, timeout=240, console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok", (tmp_path / "console.txt").read_text()[-3000:]
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    assert sum("Hardware error from APEI" in l for l in result["boot"]) == 4
+    assert [u["event"] for u in result["undelivered"]] == [5]           # the second write to source 0
+
+
+def test_arm64_refuses_ghesv2(monkeypatch):
+    from apeitool.vm import arm64
+    from apeitool.vm.kernels import Kernel
+    monkeypatch.setattr("apeitool.vm.kernels.busybox", lambda arch, progress=None: "/bin/sh")
+    with pytest.raises(InputError, match="read-only"):
+        arm64.run(HEST, [], Kernel("x", "6.12", "arm64", "/nonexistent"))

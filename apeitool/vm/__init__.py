@@ -170,10 +170,12 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
     from ..errors import InputError
     from .guest import boot
     from .kernels import find, is_kernel_image
-    if arch != "x86_64":
-        raise InputError("apeitool vm drives x86_64 guests (arm64: ACPI tables reach the guest only through "
-                         "UEFI and the initrd table upgrade, which this version does not automate)")
     k = find(kernel, arch)
+    if arch == "arm64":
+        from . import arm64
+        if not is_kernel_image(k.path, arch):
+            raise InputError("not an arm64 kernel image", source=k.path)
+        return arm64.run(relocate(hest) if relocated else hest, events, k, timeout, console)
     if not is_kernel_image(k.path, arch):
         raise InputError(f"not a {arch} kernel image (no bzImage header)", source=k.path)
     if relocated:

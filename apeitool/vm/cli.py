@@ -36,6 +36,7 @@ def vm_group():
       apeitool vm --hest hest.aml --kernel 6.1 --compare events.jsonl
       apeitool vm --hest fw.aml --relocate --notify NMI --source 1 records.cper
       apeitool vm --bert bert.aml --region region.bin --kernel 5.10
+      apeitool vm --arch arm64 --hest arm-hest.aml --kernel 6.12 --compare arm.jsonl
     """
 
 
@@ -47,6 +48,8 @@ def vm_group():
 @click.option("--region", metavar="FILE", help="With --bert: the boot error region's bytes.")
 @click.option("--kernel", metavar="VERSION|PATH", help="A cached kernel series (5.10, 6.1, 6.12, 7.2) or "
                                                        "a bzImage path. Default: the newest cached.")
+@click.option("--arch", type=click.Choice(["x86_64", "arm64"]), default="x86_64", show_default=True,
+              help="The guest: x86_64 (pc machine) or arm64 (virt with UEFI; records pending at boot only).")
 @click.option("--compare", is_flag=True, help="Run replay's model too and report the differences (exit 1 "
                                               "when any are not explained).")
 @click.option("--model-kernel", type=click.Choice(["v5.1", "v5.0"]), default="v5.1", show_default=True,
@@ -62,7 +65,7 @@ def vm_group():
 @click.option("--console", metavar="FILE", help="Keep the whole console log here.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
-def vm_run(stream, hest_path, bert_path, region, kernel, compare, model_kernel, relocate, notify, source,
+def vm_run(stream, hest_path, bert_path, region, kernel, arch, compare, model_kernel, relocate, notify, source,
            interval, timeout, console, fmt, output):
     from ..cli import _load_hest, _open_stream, write
     from ..replay.stream import StreamStats
@@ -71,6 +74,8 @@ def vm_run(stream, hest_path, bert_path, region, kernel, compare, model_kernel, 
             raise click.UsageError("--bert runs alone: give no --hest or STREAM")
         if not region:
             raise click.UsageError("--bert needs --region FILE")
+        if arch != "x86_64":
+            raise click.UsageError("--bert runs on x86_64 guests")
         result = _bert(bert_path, region, kernel, timeout, console)
     else:
         if not hest_path or not stream:
@@ -81,7 +86,7 @@ def vm_run(stream, hest_path, bert_path, region, kernel, compare, model_kernel, 
         stats = StreamStats()
         events = list(_open_stream(stream, notify, source, interval, None)(stats))
         raw = None if relocate else _raw_hest(read_bytes(hest_path), hest)
-        result = vm.run(hest, events, kernel, "x86_64", compare, model_kernel, timeout, console, relocate, raw)
+        result = vm.run(hest, events, kernel, arch, compare, model_kernel, timeout, console, relocate, raw)
         result["stream"] = {"label": stream, "events": len(events)}
     if fmt == "json":
         from ..render.data import to_json

@@ -160,12 +160,8 @@ def fetch(series: str, arch: str = "x86_64", progress=None) -> Kernel:
         raise InputError("fetching kernels needs apt-get and dpkg-deb (a Debian or Ubuntu host)")
     deb_arch = ARCHES[arch]
     root = cache_dir()
-    state = os.path.join(root, ".apt")
-    for d in ("parts", "prefs", "lists/partial", "cache/archives/partial"):
-        os.makedirs(os.path.join(state, d), exist_ok=True)
-    signed = f"[signed-by={KEYRING}] " if os.path.exists(KEYRING) else "[trusted=yes] "
-    with open(os.path.join(state, "sources.list"), "w") as f:
-        f.write(f"deb {signed}{_mirror()} {SUITES[series]} main\n")
+    os.makedirs(root, exist_ok=True)
+    state = _state(SUITES[series])   # one state per suite: fetches may run side by side
     opts = _apt_opts(state)
     if progress:
         progress(f"{series}/{arch}: apt-get update ({SUITES[series]})")
@@ -246,6 +242,62 @@ def _extract_image(deb: str, target: str) -> str:
         proc.stdout.close()
         proc.wait()
     raise InputError(f"{os.path.basename(deb)} holds no kernel image (boot/vmlinuz-*)")
+
+
+def busybox(arch: str, progress=None) -> str:
+    """A static busybox for the guest: the host's for its own architecture (Debian's
+    busybox-static), else Debian bookworm's busybox-static for `arch`, fetched into the cache."""
+    from .initramfs import busybox_path
+    import platform
+    if ARCHES.get(platform.machine().replace("aarch64", "arm64"), None) == ARCHES[arch]:
+        return busybox_path()
+    target = os.path.join(os.path.dirname(cache_dir()), "busybox", arch, "busybox")
+    if os.path.isfile(target):
+        return target
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise InputError(f"a static {arch} busybox is needed: fetching it needs apt-get and dpkg-deb")
+    state = _state("bookworm")
+    opts = _apt_opts(state)
+    if progress:
+        progress(f"busybox-static:{ARCHES[arch]}: apt-get update (bookworm)")
+    _run(["apt-get", *opts, "update"], "apt-get update for bookworm")
+    work = tempfile.mkdtemp(prefix="apeitool-fetch-", dir=cache_dir())
+    try:
+        _run(["apt-get", *opts, "download", f"busybox-static:{ARCHES[arch]}"], "apt-get download busybox-static",
+             cwd=work)
+        deb = os.path.join(work, next(n for n in os.listdir(work) if n.endswith(".deb")))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not _extract_member(deb, r"bin/busybox", target):
+            raise InputError("busybox-static holds no bin/busybox")
+        os.chmod(target, 0o755)
+        return target
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _state(suite: str) -> str:
+    state = os.path.join(cache_dir(), ".apt", suite)
+    for d in ("parts", "prefs", "lists/partial", "cache/archives/partial"):
+        os.makedirs(os.path.join(state, d), exist_ok=True)
+    signed = f"[signed-by={KEYRING}] " if os.path.exists(KEYRING) else "[trusted=yes] "
+    with open(os.path.join(state, "sources.list"), "w") as f:
+        f.write(f"deb {signed}{_mirror()} {suite} main\n")
+    return state
+
+
+def _extract_member(deb: str, pattern: str, dest: str) -> bool:
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for member in tar:
+                if member.isfile() and re.fullmatch(pattern, member.name.lstrip("./")):
+                    with open(dest, "wb") as out:
+                        shutil.copyfileobj(tar.extractfile(member), out)
+                    return True
+    finally:
+        proc.stdout.close()
+        proc.wait()
+    return False
 
 
 def known() -> Dict[str, str]:

@@ -67,6 +67,8 @@ def relocate(hest: dict, base: int = DEFAULT_WINDOW) -> dict:
             if isinstance(s.get(key), dict) and s[key].get("address"):
                 s[key] = dict(s[key], address=at)
                 at += 8
+    if isinstance(out.get("header"), dict):
+        out["header"].pop("checksum", None)   # the addresses changed: derive it again
     return out
 
 
