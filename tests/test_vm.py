@@ -250,3 +250,20 @@ def test_arm64_refuses_ghesv2(monkeypatch):
     monkeypatch.setattr("apeitool.vm.kernels.busybox", lambda arch, progress=None: "/bin/sh")
     with pytest.raises(InputError, match="read-only"):
         arm64.run(HEST, [], Kernel("x", "6.12", "arm64", "/nonexistent"))
+
+
+@pytest.mark.vm
+def test_erst_device_table_and_pstore_across_a_reboot():
+    """QEMU's acpi-erst: the kernel initialises ERST, pstore registers it, QEMU's ERST decodes and
+    validates clean, and the panic pstore wrote in boot 1 is read back in boot 2."""
+    _kernel_or_skip("6.1")
+    from apeitool.vm import erst
+    from apeitool.vm.kernels import find
+    r = erst.run(find("6.1", "x86_64"), timeout=180)
+    assert r["status"] == "ok" and r["panicked"]
+    assert "ERST: Error Record Serialization Table (ERST) support is initialized." in r["boot"]
+    assert any("Registered erst as persistent store backend" in l for l in r["boot"])
+    assert r["erst_table"]["decoded"]["entries"] > 0 and r["erst_table"]["decoded"]["warnings"] == []
+    assert [f for f in r["erst_table"]["findings"] if f["severity"] == "error"] == []
+    assert any(p.startswith("dmesg-erst-") for p in r["pstore_after_reboot"])
+    assert any("sysrq triggered crash" in l for l in r["pstore_panic_lines"])

@@ -46,6 +46,11 @@ def vm_group():
 @click.option("--bert", "bert_path", metavar="FILE", help="A BERT: boot with it and its --region, show what "
                                                           "bert.c prints.")
 @click.option("--region", metavar="FILE", help="With --bert: the boot error region's bytes.")
+@click.option("--erst", is_flag=True, help="Boot twice with QEMU's acpi-erst device: the kernel's ERST and "
+                                           "pstore lines, QEMU's ERST decoded and validated, a panic "
+                                           "written by pstore in boot 1 read back in boot 2.")
+@click.option("--erst-backing", metavar="FILE", help="--erst: keep the ERST's backing store in FILE (it "
+                                                     "persists across runs).")
 @click.option("--kernel", metavar="VERSION|PATH", help="A cached kernel series (5.10, 6.1, 6.12, 7.2) or "
                                                        "a bzImage path. Default: the newest cached.")
 @click.option("--arch", type=click.Choice(["x86_64", "arm64"]), default="x86_64", show_default=True,
@@ -65,11 +70,17 @@ def vm_group():
 @click.option("--console", metavar="FILE", help="Keep the whole console log here.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
-def vm_run(stream, hest_path, bert_path, region, kernel, arch, compare, model_kernel, relocate, notify, source,
-           interval, timeout, console, fmt, output):
+def vm_run(stream, hest_path, bert_path, region, erst, erst_backing, kernel, arch, compare, model_kernel, relocate,
+           notify, source, interval, timeout, console, fmt, output):
     from ..cli import _load_hest, _open_stream, write
     from ..replay.stream import StreamStats
-    if bert_path:
+    if erst:
+        if hest_path or bert_path or stream or arch != "x86_64":
+            raise click.UsageError("--erst runs alone, on x86_64: give no --hest, --bert or STREAM")
+        from . import erst as erst_mod
+        from .kernels import find
+        result = erst_mod.run(find(kernel, "x86_64"), timeout, console, erst_backing)
+    elif bert_path:
         if hest_path or stream:
             raise click.UsageError("--bert runs alone: give no --hest or STREAM")
         if not region:
@@ -144,6 +155,15 @@ def _bert(bert_path, region_path, kernel, timeout, console) -> dict:
 def text_report(r: dict) -> str:
     out = [f"kernel {r['kernel'].get('booted') or r['kernel']['version']} ({r['kernel']['arch']}): "
            f"{r['status']}, {r['seconds']} s{' — panicked' if r['panicked'] else ''}", ""]
+    if "erst_table" in r:
+        t = r["erst_table"]
+        out += ["== boot 1: ERST and pstore"] + [f"  {l}" for l in r["boot"]]
+        out.append(f"QEMU's ERST as the guest sees it: {t['length']} bytes, {t['decoded']}")
+        out += [f"  {f['severity']}: {f['rule']}: {f['message']}" for f in t["findings"]]
+        out += ["== boot 2: pstore after the panic of boot 1"] + [f"  {p}" for p in r["pstore_after_reboot"]] + \
+            [f"  | {l}" for l in r["pstore_panic_lines"]] + \
+            [f"  {l}" for l in r["second_boot"]]
+        return "\n".join(out) + "\n"
     model = r.get("model")
     parts = [("boot", r["boot"], model["boot"] if model else None)]
     for ev in r["events"]:

@@ -134,8 +134,9 @@ def read_u64(monitor: _Monitor, addr: int, size: int, deadline: float) -> Option
 
 def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, extra_tables=(),
          loaders=(), append: str = "", timeout: float = 120.0, console: Optional[str] = None,
-         settle: float = 0.5) -> Outcome:
-    """Boot `kernel_path` with the tables, the window preloaded and the guest script; drive it."""
+         settle: float = 0.5, extra_args=(), init: Optional[str] = None) -> Outcome:
+    """Boot `kernel_path` with the tables, the window preloaded and the guest script (or `init`);
+    drive it. `extra_args` go to QEMU as they are (devices such as acpi-erst)."""
     from .initramfs import build
     qemu = qemu_binary(arch)
     work = tempfile.mkdtemp(prefix="apeitool-vm-")
@@ -154,7 +155,7 @@ def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, 
         with open(os.path.join(work, "window.bin"), "wb") as f:
             f.write(plan.image)
         with open(os.path.join(work, "initrd.cpio"), "wb") as f:
-            f.write(build(guest_script(plan, settle), plan.blobs))
+            f.write(build(init or guest_script(plan, settle), plan.blobs))
         mon, ctl = os.path.join(work, "mon.sock"), os.path.join(work, "ctl.sock")
         cmd = [qemu, "-accel", "tcg", "-M", "pc", "-cpu", "qemu64", "-m", f"{plan.ram >> 20}M", "-smp", "1",
                "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
@@ -168,6 +169,7 @@ def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, 
             with open(path, "wb") as f:
                 f.write(data)
             cmd += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+        cmd += list(extra_args)
         cmd += ["-append", f"console=ttyS0,115200 loglevel=8 nokaslr panic=-1 ghes.disable=0 "
                            f"{plan.append} {append}".strip()]
 
@@ -199,7 +201,7 @@ def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, 
                 raw, buf = buf.split(b"\n", 1)
                 line = _ESCAPES.sub("", raw.decode("utf-8", "replace"))
                 out.lines.append(line)
-                if "Kernel panic - not syncing" in line:
+                if "Kernel panic - not syncing" in line and MARK not in line:   # not a quoted pstore line
                     out.panicked = True
                 m = re.search(MARK + r" (NMI \d+|FINAL)$", line)
                 if not m:
