@@ -207,6 +207,8 @@ CASES = {
                                    None),
     "LINUX.GHES.BLOCK_LENGTH": ("hest", mutate(HEST_ARM, src(1, error_status_block_length=0)), None),
     "LINUX.GHES.BLOCK_TOO_LONG": ("hest", mutate(HEST_ARM, src(1, error_status_block_length=0x20000)), None),
+    "LINUX.GHES.UNALIGNED_REGISTER_ARM64": ("hest", mutate(HEST_ARM, src(0, error_status_address=_gas(0x46360004))),
+                                            "linux-arm64"),
     "LINUX.GHES.POLL_DISABLED": ("hest", mutate(HEST_X86, src(2, notify__poll_interval=0)), None),
     # BERT / EINJ / ERST
     "BERT.REGION_EMPTY": ("bert", mutate(BERT, top(boot_error_region_address=0)), None),

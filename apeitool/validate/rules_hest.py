@@ -577,6 +577,31 @@ def linux_block_long(ctx):
                 f"{s['error_status_block_length']}\" (buffer capped at 65536)"
 
 
+@rule("LINUX.GHES.UNALIGNED_REGISTER_ARM64", "error", "arm64 faults on this unaligned GHES register",
+      "Linux arm64: apei_read/apei_write -> acpi_os_read/write_memory on an ioremapped (Device) mapping; "
+      "an unaligned access there is an alignment fault (seen under apeitool vm, 6.12: Oops in apei_read "
+      "at ghes_probe)", HEST, "linux")
+def unaligned_arm64(ctx):
+    """On arm64 the GHES registers are ioremapped as device memory, where an access not aligned
+    to its size is an alignment fault: the kernel Oopses in ghes_probe (status address) or when it
+    acknowledges (read-ack). x86 tolerates it (ACPI.GAS.UNALIGNED)."""
+    if "arm64" not in ctx.arches:
+        return
+    from .rules_table import access_bits
+    for i, t, s, skipped in linux_walk(ctx):
+        if t not in GHES_TYPES or skipped or not s.get("enabled"):
+            continue
+        for key, what in (("error_status_address", "Error Status Address"), ("read_ack_register", "Read Ack Register")):
+            gas = s.get(key)
+            if not isinstance(gas, dict) or not gas.get("address"):
+                continue
+            size = (access_bits(gas) or gas.get("bit_width", 64) or 64) // 8
+            if enum_int("gas_space", gas["space_id"]) == 0 and size > 1 and gas["address"] % size:
+                yield f"sources[{i}].{key}.address", \
+                    (f"linux-arm64: {describe(i, t, s)}: {what} 0x{gas['address']:X} is not {size}-byte aligned: "
+                     f"the kernel's {size * 8}-bit access faults (Oops in apei_{'read' if key == 'error_status_address' else 'write'})")
+
+
 @rule("LINUX.GHES.POLL_DISABLED", "warning", "Linux never polls this GHES: Poll Interval 0",
       "Linux drivers/acpi/apei/ghes.c ghes_probe (\"Poll interval is 0 ... disabled\")", HEST, "linux")
 def linux_poll_disabled(ctx):
