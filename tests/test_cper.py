@@ -409,3 +409,43 @@ def test_text_tree_shows_pcie_registers_decoded(tmp_path):
     assert r.exit_code == 0, r.output
     assert "aer_info (decoded)" in r.output and "malformed_tlp_status: yes" in r.output
     assert "ecrc_error_status: no" in r.output and "value: ROOT_PORT" in r.output
+
+
+# -- printers as the kernel's format strings print (issue: --format kernel byte for byte) -----------
+
+def _kernel_text(spec, kind="estatus"):
+    from apeitool.render.kernel import document
+    raw = apeitool.build(spec, kind)
+    [d] = apeitool.decode_bytes(raw, kind=kind)
+    return document(d.model, "arm64")
+
+
+def test_block_status_zero_prints_nothing():
+    # ghes_read_estatus: a block whose block_status is 0 holds no record (-ENOENT): nothing printed
+    spec = {"form": "estatus", "blocks": [{"block_status": 0, "error_severity": "corrected", "entries": [
+        {"section_type": "platform_memory", "error_severity": "corrected", "body": {"physical_address": 0x1000}}]}]}
+    assert _kernel_text(spec) == ""
+
+
+def test_u32_fields_printed_with_percent_d_go_negative():
+    # cper_print_pcie: "port_type: %d" of a u32; cper_print_proc_arm: "...state: %d" of a u32
+    pcie = {"form": "estatus", "blocks": [{"block_status": {"correctable": True}, "error_severity": "corrected",
+                                           "entries": [{"section_type": "pcie", "error_severity": "corrected",
+                                                        "body": {"port_type": 0x80000004}}]}]}
+    assert "port_type: -2147483644, unknown" in _kernel_text(pcie)
+    arm = {"form": "estatus", "blocks": [{"block_status": {"correctable": True}, "error_severity": "corrected",
+                                          "entries": [{"section_type": "arm", "error_severity": "corrected",
+                                                       "body": {"validation_bits": 4, "section_length": 40,
+                                                                "running_state": 0, "psci_state": 0xFFFFFFFE}}]}]}
+    assert "Power State Coordination Interface state: -2\n" in _kernel_text(arm)
+
+
+def test_arm_section_length_past_2_31_is_negative_and_too_small():
+    # cper_print_proc_arm: int len = section_length - (40 + 32 * ERR_INFO_NUM); "%d" of the length
+    arm = {"form": "estatus", "blocks": [{"block_status": {"correctable": True}, "error_severity": "corrected",
+                                          "entries": [{"section_type": "arm", "error_severity": "corrected",
+                                                       "body": {"validation_bits": 4, "section_length": 0x90000000,
+                                                                "running_state": 0}}]}]}
+    text = _kernel_text(arm)
+    assert f"section length: {0x90000000 - (1 << 32)}\n" in text and "section length is too small" in text
+    assert "vendor" not in text.lower()

@@ -267,3 +267,18 @@ def test_erst_device_table_and_pstore_across_a_reboot():
     assert [f for f in r["erst_table"]["findings"] if f["severity"] == "error"] == []
     assert any(p.startswith("dmesg-erst-") for p in r["pstore_after_reboot"])
     assert any("sysrq triggered crash" in l for l in r["pstore_panic_lines"])
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("series", ["6.1", "7.2"])
+def test_signed_format_and_empty_block_as_the_kernel_prints(series, tmp_path):
+    """A u32 printed with %d (PCIe port_type >= 2^31) and a record whose block_status is 0."""
+    _kernel_or_skip(series)
+    from apeitool.vm import run
+    pcie = _block("pcie", {"port_type": 0x80000004, "command": 7}, "corrected")
+    empty = bytes(4) + _block("platform_memory", {"physical_address": 0x3000}, "corrected")[4:]
+    events = [Event(0.0, "write_notify", 2, notify=4, data=pcie), Event(1.0, "write", 1, data=empty)]
+    result = run(HEST, events, series, do_compare=True, timeout=120, console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok" and result["differences"] == [], json.dumps(result["differences"], indent=1)
+    assert any("port_type: -2147483644, unknown" in l for l in result["events"][0]["lines"])
+    assert result["events"][1]["lines"] == []

@@ -236,7 +236,7 @@ def _pcie(b, body, raw, sev):
     out = []
     if _v(body, 0):
         t = body["port_type"]
-        out.append(f"{b}port_type: {t}, {PCIE_PORT_TYPES.get(t, 'unknown')}")
+        out.append(f"{b}port_type: {s32(t)}, {PCIE_PORT_TYPES.get(t, 'unknown')}")   # "%d" of a u32
     if _v(body, 1):
         out.append(f"{b}version: {body['version']['major']}.{body['version']['minor']}")
     if _v(body, 2):
@@ -284,9 +284,11 @@ def _arm(b, body, raw, sev):
     from ..schemas.sections import ARM_CONTEXT_TYPES
     out = [f"{b}MIDR: 0x{body['midr']:016x}"]
     n_info = body["error_info_num"]
-    length = body["section_length"] - (40 + 32 * n_info)
+    # "int len = proc->section_length - (...)": the u32 difference lands in an int, so a length of
+    # 2^31 and more is negative too, and "%d" prints the section length signed
+    length = s32(body["section_length"] - (40 + 32 * n_info))
     if length < 0:
-        return out + [f"{b}section length: {body['section_length']}", f"{b}section length is too small",
+        return out + [f"{b}section length: {s32(body['section_length'])}", f"{b}section length is too small",
                       f"{b}firmware-generated error record is incorrect", f"{b}ERR_INFO_NUM is {n_info}"]
     if _v(body, 0):
         out.append(f"{b}Multiprocessor Affinity Register (MPIDR): 0x{body['mpidr']:016x}")
@@ -294,7 +296,7 @@ def _arm(b, body, raw, sev):
         out.append(f"{b}error affinity level: {body['error_affinity_level']}")
     if _v(body, 2):
         out.append(f"{b}running state: 0x{body['running_state']:x}")
-        out.append(f"{b}Power State Coordination Interface state: {body['psci_state']}")
+        out.append(f"{b}Power State Coordination Interface state: {s32(body['psci_state'])}")   # "%d" of a u32
     e = b + " "
     for i, info in enumerate(body.get("error_info", [])):
         out.append(f"{b}Error info structure {i}:")
@@ -547,10 +549,27 @@ _PRINTERS = {
 }
 
 
+def _block_status_set(block: dict) -> bool:
+    bs = block.get("block_status")
+    if isinstance(bs, dict):
+        return any(v for k, v in bs.items())
+    return bool(bs)
+
+
+def s32(value: int) -> int:
+    """A u32 printed with %d: the kernel shows values >= 2^31 as negative."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >> 31 else value
+
+
 def document(doc: dict, arch: str = "arm64", source_id: int = 0) -> str:
     lines = []
     if doc["form"] == "estatus":
-        for n, block in enumerate(doc["blocks"], 1):
+        n = 0
+        for block in doc["blocks"]:
+            if not _block_status_set(block):
+                continue   # ghes_read_estatus: block_status 0 is "no record" (-ENOENT), nothing printed
+            n += 1
             lines += render_block(block, source_id, n, arch)
     elif doc["form"] == "record":
         for n, rec in enumerate(doc["records"], 1):
@@ -561,4 +580,4 @@ def document(doc: dict, arch: str = "arm64", source_id: int = 0) -> str:
             d = sec["descriptor"]
             lines += _section(pfx + " ", 0, d["section_type"], sec.get("body"), d["section_severity"],
                               d["validation_bits"], d["fru_id"], d["fru_text"], None, 0, arch)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" if lines else ""
