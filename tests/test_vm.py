@@ -282,3 +282,18 @@ def test_signed_format_and_empty_block_as_the_kernel_prints(series, tmp_path):
     assert result["status"] == "ok" and result["differences"] == [], json.dumps(result["differences"], indent=1)
     assert any("port_type: -2147483644, unknown" in l for l in result["events"][0]["lines"])
     assert result["events"][1]["lines"] == []
+
+
+@pytest.mark.vm
+def test_register_at_address_zero_is_refused_as_the_model_says():
+    series = SERIES[-1]
+    _kernel_or_skip(series)
+    from apeitool.vm import run
+    hest = {"sources": [dict(HEST["sources"][0], error_status_address={"address": 0}),
+                        dict(HEST["sources"][0], source_id=2, error_status_address={"address": 0x1F000008})]}
+    blk = _block("platform_memory", {"physical_address": 0x5000}, "corrected")
+    result = run(hest, [Event(0.0, "write", 2, data=blk), Event(1.0, "write", 1, data=blk)], series,
+                 do_compare=True, timeout=120)
+    assert "[Firmware Bug]: APEI: Invalid physical address in GAR [0x0/64/0/4/0]" in result["boot"]
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    assert any("Source: 2" in l for l in result["events"][0]["lines"]) and result["events"][1]["lines"] == []

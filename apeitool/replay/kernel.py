@@ -228,11 +228,15 @@ class Kernel:
                          f"error source: {sid}")
                 continue
             bad = None
-            for gas, addr in ((fw.status_gas, fw.status_reg), (fw.ack_gas, fw.ack_reg)):
+            # ghes_new maps the status address, then (GHESv2) the read-ack register, and fails at the
+            # first register apei_check_gar refuses: checked at the HEST's own address (a register
+            # at 0 is refused even though the firmware side had to put it somewhere)
+            for gas in (fw.status_gas, fw.ack_gas):
                 if gas is not None:
-                    err = gar_error({**gas, "address": addr})
+                    err = gar_error(gas)
                     if err:
-                        bad = gar_message({**gas, "address": addr}, err[2])
+                        bad = gar_message(gas, err[2])
+                        break
             if bad:
                 self.log(bad)
                 continue
