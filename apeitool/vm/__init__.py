@@ -202,12 +202,26 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
                   if s.ack_reg is not None},
         "block_status": {sid: outcome.final.get(f"{s.block:#x}") for sid, s in plan.sources.items()},
     }
+    result["warnings"] = warnings_for(outcome.lines, real)
     if do_compare:
         model = model_lines(hest, events, model_kernel, arch, settle)
         result["model"] = {"kernel": model_kernel, "boot": model["boot"],
                            "events": [{"event": kk, "lines": model["events"].get(kk, [])} for kk in range(len(events))]}
         result.update(compare(real, model, len(events), k.series or _series_of(result["kernel"]["booted"])))
     return result
+
+
+def warnings_for(lines: List[str], real: Dict) -> List[str]:
+    """What a user should know about a run that ended but may not mean what it seems."""
+    out = []
+    qemu = [l for l in lines if l.startswith("qemu-system-")]
+    if qemu:
+        out.append(qemu[-1])
+    if any(_PRINTK.match(l) for l in lines) and not any("HEST: Table parsing" in l or "HEST:" in l
+                                                       for l in real["boot"]):
+        out.append("the kernel printed nothing about the HEST: is it built with CONFIG_ACPI_APEI "
+                   "(and GHES), or booted with hest_disable?")
+    return out
 
 
 def _series_of(version: Optional[str]) -> Optional[str]:

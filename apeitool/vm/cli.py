@@ -104,8 +104,12 @@ def vm_run(stream, hest_path, bert_path, region, erst, erst_backing, kernel, arc
         write(output, to_json(result))
     else:
         write(output, text_report(result))
+    for w in result.get("warnings", []):
+        click.echo(f"apeitool: warning: {w}", err=True)
     if result["status"] not in ("ok", "panic"):
-        click.echo(f"apeitool: error: the guest did not finish ({result['status']}); "
+        why = next((w for w in result.get("warnings", []) if w.startswith("qemu-system-")), None)
+        click.echo(f"apeitool: error: the guest did not finish ({result['status']})"
+                   f"{': ' + why if why else ''}; "
                    f"{'see --console' if not console else 'console kept in ' + console}", err=True)
         sys.exit(2)
     if compare and result.get("differences"):
