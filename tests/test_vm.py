@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -297,3 +298,22 @@ def test_register_at_address_zero_is_refused_as_the_model_says():
     assert "[Firmware Bug]: APEI: Invalid physical address in GAR [0x0/64/0/4/0]" in result["boot"]
     assert result["differences"] == [], json.dumps(result["differences"], indent=1)
     assert any("Source: 2" in l for l in result["events"][0]["lines"]) and result["events"][1]["lines"] == []
+
+
+@pytest.mark.vm
+def test_timeout_kills_the_guest_and_leaves_no_qemu(tmp_path):
+    import subprocess
+    _kernel_or_skip(SERIES[-1])
+    (tmp_path / "h.aml").write_bytes(apeitool.build(HEST, "hest"))
+    (tmp_path / "ev.jsonl").write_text('{"at": 0, "event": "tick"}\n')
+
+    def guests():   # QEMU runs with its files in a private apeitool-vm-* folder
+        return set(subprocess.run(["pgrep", "-f", "qemu-system.*apeitool-vm-"], capture_output=True,
+                                  text=True).stdout.split())
+    before = guests()
+    proc = subprocess.run([sys.executable, "-m", "apeitool", "vm", "--hest", str(tmp_path / "h.aml"), "--timeout", "5",
+                           "--console", str(tmp_path / "console.txt"), str(tmp_path / "ev.jsonl")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "did not finish (timeout)" in proc.stderr
+    assert (tmp_path / "console.txt").read_text().strip()            # the console is kept
+    assert guests() - before == set()
