@@ -621,3 +621,21 @@ def test_messages_name_what_the_command_takes(tmp_path):
     (tmp_path / "t.aml").write_bytes(HEST_RAW)
     proc = _run(["stream", "unpack", str(tmp_path / "t.aml")])
     assert proc.returncode == 2 and "--notify" not in proc.stderr and "not a packed replay stream" in proc.stderr
+
+
+def test_endless_repeated_frames_end_the_read(monkeypatch):
+    """A fuzzer finding: a packed stream whose frames repeat for ever (numbers starting over, no
+    end frame) yielded nothing and never ended; now a bounded run of unusable frames ends it."""
+    import io
+    import random
+    from apeitool.fuzz import Endless, _Chain
+    from apeitool.replay import stream as st
+    monkeypatch.setattr(st, "MAX_GARBAGE", 1 << 20)
+    buf = io.BytesIO()
+    st.pack_events([st.Event(0.1 * i, "tick") for i in range(20)], buf)
+    frames = buf.getvalue()[len(st.FILE_MAGIC):-32]          # the frames, without the 32-byte end frame
+    source = io.BufferedReader(_Chain(io.BytesIO(st.FILE_MAGIC), Endless("seed", frames, random.Random(1))))
+    stats = st.StreamStats()
+    events = list(st.read_packed(source, "endless", stats))
+    assert len(events) == 20 and stats.damaged and len(stats.problems) <= st.MAX_PROBLEMS
+    assert any("no usable frame" in p for p in stats.problems)
