@@ -63,9 +63,10 @@ class StreamStats:
     damaged: bool = False     # cut short, garbage after the end: data may be missing
     unlisted: int = 0         # problems past the first MAX_PROBLEMS, counted only
 
-    def note(self, text: str) -> None:
-        """A problem line; an endless bad stream keeps a bounded list."""
-        if len(self.problems) < MAX_PROBLEMS:
+    def note(self, text: str, always: bool = False) -> None:
+        """A problem line; an endless bad stream keeps a bounded list (`always`: the lines that
+        say why reading stopped, which must not be lost behind a thousand others)."""
+        if always or len(self.problems) < MAX_PROBLEMS:
             self.problems.append(text)
         else:
             self.unlisted += 1
@@ -314,7 +315,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             if nxt < 0 or base + nxt - bad_since > MAX_GARBAGE:
                 if nxt >= 0 or not eof:
                     stats.note(f"{label}: offset 0x{bad_since:X}: no good frame in the "
-                               f"{MAX_GARBAGE >> 20} MiB after it: the rest is not read")
+                               f"{MAX_GARBAGE >> 20} MiB after it: the rest is not read", always=True)
                     stats.damaged = True
                 break
             pos = nxt
@@ -336,7 +337,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
                     bad_since = base + pos
                 if base + pos - bad_since > MAX_GARBAGE:
                     stats.note(f"{label}: offset 0x{bad_since:X}: no usable frame in the {MAX_GARBAGE >> 20} "
-                               f"MiB after it: the rest is not read")
+                               f"MiB after it: the rest is not read", always=True)
                     stats.damaged = True
                     break
                 continue
@@ -357,7 +358,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
                     None if notify == NO_NOTIFY else notify, payload, bool(kind & NESTED), "", seq)
     if end_total is None:
-        stats.note(f"{label}: no end frame: the stream is cut short")
+        stats.note(f"{label}: no end frame: the stream is cut short", always=True)
         stats.damaged = True
         if cut:   # the cut frame is lost; how many came after it no one can say
             stats.rejected += 1
