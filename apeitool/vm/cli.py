@@ -220,6 +220,9 @@ def vm_kernels(fetch, arch, as_json, more):
     for series in wanted:
         k = kernels.fetch(series, arch, progress=lambda m: click.echo(m, err=True))
         click.echo(f"fetched {k.series} {k.version} {k.arch}: {k.path}", err=True)
+    if wanted and arch == "arm64":   # the guest's userland for that architecture, fetched alike
+        click.echo(f"busybox for arm64: {kernels.busybox('arm64', progress=lambda m: click.echo(m, err=True))}",
+                   err=True)
     listed = kernels.cached()
     if as_json:
         import json
