@@ -27,7 +27,8 @@ def vm_group():
     monitor; polled sources are polled by the kernel. The kernel's console is
     split per event. With --compare, replay's model runs on the same HEST and
     events and the lines are set side by side (exit 1 when they differ beyond the
-    documented version differences).
+    documented version differences). `apeitool vm ...` is `apeitool vm run
+    ...`: `apeitool vm run --help` lists its options.
 
     \b
     Examples:
@@ -40,7 +41,7 @@ def vm_group():
     """
 
 
-@vm_group.command("run", hidden=True)
+@vm_group.command("run")
 @click.argument("stream", required=False, metavar="[STREAM]")
 @click.option("--hest", "hest_path", metavar="FILE", help="The HEST (raw, acpidump, or a YAML/JSON spec).")
 @click.option("--bert", "bert_path", metavar="FILE", help="A BERT: boot with it and its --region, show what "
@@ -72,6 +73,13 @@ def vm_group():
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
 def vm_run(stream, hest_path, bert_path, region, erst, erst_backing, kernel, arch, compare, model_kernel, relocate,
            notify, source, interval, timeout, console, fmt, output):
+    """Boot a kernel with the HEST and deliver STREAM (what plain `apeitool vm` runs).
+
+    \b
+    Examples:
+      apeitool vm run --hest hest.aml --kernel 6.1 --compare events.jsonl
+      apeitool vm --hest hest.aml -f json -o report.json events.jsonl
+    """
     from ..cli import _load_hest, _open_stream, write
     from ..replay.stream import StreamStats
     if erst:
