@@ -529,7 +529,7 @@ def test_bad_times_in_streams_name_file_line_and_field(line, words, tmp_path):
     for args in (["replay", "--hest", str(tmp_path / "t.aml"), str(tmp_path / "ev.jsonl")],
                  ["stream", "pack", str(tmp_path / "ev.jsonl"), str(tmp_path / "p")]):
         proc = _run(args)
-        assert proc.returncode == 2 and f"ev.jsonl: line 2: " in proc.stderr and words in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and "ev.jsonl: line 2: " in proc.stderr and words in proc.stderr, proc.stderr
         assert not (tmp_path / "p").exists()
 
 

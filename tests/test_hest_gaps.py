@@ -3,7 +3,6 @@
 The expected results come from the ACPI walk (structures follow one another up to Table Length),
 from Linux's apei_hest_parse (Error Source Count entries from 0x28, each as long as its type), and
 from iasl (which prints the zeros as IA-32 MCE subtables)."""
-import json
 
 import pytest
 

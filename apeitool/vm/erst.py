@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 from .guest import MARK, boot
 from .plan import Plan

@@ -46,7 +46,7 @@ def guest_script(plan: Plan, settle: float) -> str:
              # the host's answer port is opened once, before any question: bytes that reach a
              # closed serial port are lost
              "stty -F /dev/ttyS1 raw -echo 2>/dev/null; exec 3</dev/ttyS1",
-             f'ask() {{ mark "$@"; read -r reply <&3; }}',
+             'ask() { mark "$@"; read -r reply <&3; }',
              "mark BOOTED"]
     for step in plan.steps:
         k, kind = step[0], step[1]
