@@ -180,8 +180,8 @@ def test_ghesv2_ack_cache_and_spurious_nmi(series, tmp_path):
 
 
 @pytest.mark.vm
-def test_fatal_record_panics_the_newest_kernel(tmp_path):
-    series = SERIES[-1]
+@pytest.mark.parametrize("series", SERIES)
+def test_fatal_record_panics_as_the_model_says(series, tmp_path):
     _kernel_or_skip(series)
     from apeitool.vm import run
     fatal = _block("platform_memory", {"physical_address": 0x10000}, "fatal")

@@ -45,6 +45,11 @@ KNOWN_DIFFERENCES = [
     ("kernel", re.compile(r"\]:\s+node: \d+ "), {"5.10"}, "5.10 prints the memory location as \"node: N "
      "card: N ...\"; later kernels as \"node:N card:N ...\" (the renderer follows them)"),
     ("model", re.compile(r"\]:\s+node:\d+ "), {"5.10"}, "the same line in the newer format"),
+    ("kernel", re.compile(r"^Kernel panic - not syncing: Fatal hardware error!$"), {"5.10"}, "5.10's "
+     "__ghes_panic says \"Fatal hardware error!\"; later kernels \"GHES: Fatal hardware error\" (the "
+     "model follows them)"),
+    ("model", re.compile(r"^Kernel panic - not syncing: GHES: Fatal hardware error$"), {"5.10"},
+     "the same panic in the newer wording"),
     ("model", re.compile(r"\]:\s+(aer_(cor|uncor)_\w+|TLP Header):"), {"5.10", "6.1"}, "before \"efi/cper: "
      "Print correctable AER information\" (2024) the AER registers print only for fatal severity; the "
      "renderer follows the newer kernels"),
