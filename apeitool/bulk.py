@@ -186,7 +186,7 @@ def _worker_init() -> None:
 def _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn) -> None:
     """One input: CPER files in windows, anything else read whole (bounded) and decoded."""
     import apeitool
-    from .inputs import open_input, read_bytes
+    from .inputs import open_input, read_stream
     label = "<stdin>" if path == "-" else path
     with open_input(path) as f:
         head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
@@ -194,7 +194,9 @@ def _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn) -> None
         if cper_form in ("record", "estatus"):
             decode_file(f, label, cper_form, sink, pool, jobs, spool)
             return
-    data = read_bytes(path)   # stdin: the peeked bytes are still in its buffer
+        # the same open file: the peeked bytes are still in its buffer, and a FIFO or /dev/fd/N
+        # could not be opened a second time
+        data = read_stream(f, label)
     for d in apeitool.decode_bytes(data, label, table, kind if kind in ("cper", "estatus") else None, form):
         model = d.model
         if d.kind in ("cper", "estatus"):

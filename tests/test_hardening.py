@@ -639,3 +639,16 @@ def test_endless_repeated_frames_end_the_read(monkeypatch):
     events = list(st.read_packed(source, "endless", stats))
     assert len(events) == 20 and stats.damaged and len(stats.problems) <= st.MAX_PROBLEMS + 2
     assert any("no usable frame" in p for p in stats.problems)
+
+
+def test_jsonl_decode_of_a_fifo_reads_it_once(tmp_path):
+    """A table through a FIFO (or a shell's <(...)): the input is opened once; reading it a second
+    time found the pipe empty."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: open(fifo, "wb").write(HEST_RAW))
+    writer.start()
+    proc = _run(["decode", "-f", "jsonl", str(fifo)])
+    writer.join(30)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["header"]["signature"] == "HEST"
