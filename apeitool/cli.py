@@ -179,9 +179,12 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
             if not quiet:
                 click.echo(f"apeitool: warning: {line}", err=True)
         failed = []
+
+        def bad_file(line):
+            _error(line)
+            failed.append(line)
         with open_output(output) as out:
-            decode_paths(files, out, warn, jobs, want, form, kind,
-                         on_error=(lambda line: (_error(line), failed.append(line))) if len(files) > 1 else None)
+            decode_paths(files, out, warn, jobs, want, form, kind, on_error=bad_file if len(files) > 1 else None)
         if failed:
             sys.exit(2)
         return

@@ -71,9 +71,8 @@ def linux_view(model: dict) -> LinuxView:
     from .errors import ApeiError
     from .model import parse_fixed
     from .schemas.hest import HEST_HEADER_SIZE, MC_BANK_SIZE, SOURCE_STRUCTS
-    from .schemas.common import struct_offset
     from .tables import build_table
-    from .tables.hest import walk
+    from .tables.hest import SHAPES, walk
     try:
         table = build_table(model, "HEST")
     except ApeiError:
@@ -91,17 +90,16 @@ def linux_view(model: dict) -> LinuxView:
                              "hardware error source: 0.", off)
         t = int.from_bytes(table[off:off + 2], "little")
         sid = int.from_bytes(table[off + 2:off + 4], "little")
-        if t not in SOURCE_STRUCTS:
+        if t not in SHAPES:
             return LinuxView(seen, index, offsets, f"[Firmware Warn]: HEST: Unknown or unused hardware error "
                              f"source type: {t} for hardware error source: {sid}.", off)
-        struct, has_banks = SOURCE_STRUCTS[t]
-        length = struct.sizeof()
-        if has_banks and off + struct_offset(struct, "num_hardware_banks") < len(table):
-            length += table[off + struct_offset(struct, "num_hardware_banks")] * MC_BANK_SIZE
+        length, banks_at = SHAPES[t]          # hest_esrc_len: the fixed part and its banks
+        if banks_at is not None and off + banks_at < len(table):
+            length += table[off + banks_at] * MC_BANK_SIZE
         if off + length > len(table):
             return LinuxView(seen, index, offsets, f"[Firmware Bug]: HEST: Table contents overflow for "
                              f"hardware error source: {sid}.", off)
-        entry = parse_fixed(struct, table, off, "", "an error source")
+        entry = parse_fixed(SOURCE_STRUCTS[t][0], table, off, "", "an error source")
         seen.append(sources[at_index[off]] if off in at_index else entry)
         index.append(at_index.get(off))
         offsets.append(off)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from .errors import SpecError
+from .schemas.values import loads_json, value_error_text
 from .inputs import read_bytes
 
 
@@ -41,24 +42,21 @@ def parse_spec_text(text: str, label: str):
     try:
         if stripped.startswith(("{", "[")):
             try:
-                spec = json.loads(text, parse_constant=_no_constant)
+                spec = loads_json(text)
             except json.JSONDecodeError as e:
                 raise SpecError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", source=label)
         else:
             spec = _yaml(text, label)
     except RecursionError:
         raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec", source=label) from None
-    except ValueError as e:   # an integer of more than 4300 digits: Python refuses to convert it
-        what = "an integer of more than 4300 digits (no field is that wide)" if "digits" in str(e) else \
-            str(e).splitlines()[0]
+    except ValueError as e:   # NaN/Infinity, an integer Python refuses to convert
+        what = value_error_text(e)
+        if "digits" in what:
+            what += " (no field is that wide)"
         raise SpecError(f"invalid value: {what}", source=label) from None
     if _depth(spec) > MAX_DEPTH:   # YAML block style nests by indentation
         raise SpecError(f"nested more than {MAX_DEPTH} levels deep: not a spec", source=label)
     return spec
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _yaml(text: str, label: str):

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
-from ..linux_hest import linux_view, GHES_TYPES, hest_walk, notify_unsupported
+from ..linux_hest import GHES_TYPES, hest_walk, linux_view, notify_unsupported
 from .firmware import Firmware, FwSource
 from .memory import PAGE, PhysMem
 from .records import estatus_ok, plan

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, List, Optional
 
 from ..errors import InputError
+from ..schemas.values import loads_json, value_error_text
 
 FILE_MAGIC = b"APEIRPL\x01"
 FRAME_MAGIC = b"\xA5\x5A"
@@ -147,10 +148,6 @@ def parse_event(obj, where: str) -> Event:
     return ev
 
 
-def _no_constant(name):
-    raise ValueError(f"{name} is not JSON")
-
-
 def read_jsonl(f, label: str, stats: StreamStats) -> Iterator[Event]:
     """Events from a binary file of JSON Lines, one line at a time (at most MAX_LINE bytes each),
     in time order. A bad line is an error naming it, except a last line cut short (no newline at
@@ -169,7 +166,7 @@ def read_jsonl(f, label: str, stats: StreamStats) -> Iterator[Event]:
             line = raw.decode("utf-8").strip()
             if not line or line.startswith("#"):
                 continue
-            obj = json.loads(line, parse_constant=_no_constant)
+            obj = loads_json(line)
         except RecursionError:
             raise InputError(f"{where}: nested too deep: not an event") from None
         except (UnicodeDecodeError, ValueError) as e:
@@ -178,11 +175,10 @@ def read_jsonl(f, label: str, stats: StreamStats) -> Iterator[Event]:
                 stats.rejected += 1
                 stats.damaged = True
                 stats.note(f"{where}: the last line is cut short (no newline at the end) and is "
-                                      f"not valid JSON: ignored")
+                           f"not valid JSON: ignored")
                 return
             what = f"invalid JSON at column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) \
-                else "not UTF-8" if isinstance(e, UnicodeDecodeError) \
-                else "an integer of more than 4300 digits" if "digits" in str(e) else f"invalid JSON: {e}"
+                else "not UTF-8" if isinstance(e, UnicodeDecodeError) else f"invalid JSON: {value_error_text(e)}"
             raise InputError(f"{where}: {what}") from None
         if isinstance(obj, list):
             raise InputError(f"{where}: a JSON array: replay reads JSON Lines, one event object per line")

@@ -25,3 +25,21 @@ def check_keys(obj: dict, allowed, path: str):
     if extra:
         raise SpecError(f"unknown field(s) {', '.join(map(repr, extra))} "
                         f"(known: {', '.join(allowed)})", field=path)
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(text):
+    """json.loads, refusing the NaN/Infinity literals Python accepts and JSON does not (ValueError,
+    as for an integer too long to convert)."""
+    import json
+    return json.loads(text, parse_constant=_not_json)
+
+
+def value_error_text(e: ValueError) -> str:
+    """What a ValueError from loading a spec or an event says, in one line: Python's refusal of an
+    integer of more than 4300 digits names a setting nobody here can change."""
+    text = str(e)
+    return "an integer of more than 4300 digits" if "digits" in text else text.splitlines()[0]

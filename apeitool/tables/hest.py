@@ -33,16 +33,16 @@ _SEARCH_BUDGET = 5_000   # states tried before a gap search gives up (adversaria
 _NONZERO = re.compile(rb"[^\x00]")
 
 
-# type -> (fixed size, offset of Num Hardware Banks or None): the walk's hot path, precomputed
-_SHAPES = {t: (struct.sizeof(), struct_offset(struct, "num_hardware_banks") if banks else None)
-           for t, (struct, banks) in SOURCE_STRUCTS.items()}
+# type -> (fixed size, offset of Num Hardware Banks or None): the walks' hot path, precomputed
+SHAPES = {t: (struct.sizeof(), struct_offset(struct, "num_hardware_banks") if banks else None)
+          for t, (struct, banks) in SOURCE_STRUCTS.items()}
 
 
 def _structure_end(table: bytes, offset: int):
     """End of a structure that can stand at `offset` (known type, banks inside the table), or None."""
     if len(table) - offset < 2:
         return None
-    shape = _SHAPES.get(table[offset] | table[offset + 1] << 8)
+    shape = SHAPES.get(table[offset] | table[offset + 1] << 8)
     if shape is None:
         return None
     size, banks_at = shape
@@ -52,6 +52,13 @@ def _structure_end(table: bytes, offset: int):
     if banks_at is not None:
         end += table[offset + banks_at] * MC_BANK_SIZE
     return end if end <= len(table) else None
+
+
+def _describes_something(table: bytes, offset: int) -> bool:
+    """A structure stands at `offset` and is not all zero bytes (an all-zero IA-32 MCE, disabled,
+    Source Id 0, no banks, describes nothing: such bytes are a gap)."""
+    end = _structure_end(table, offset)
+    return end is not None and any(table[offset:end])
 
 
 def iasl_walk(table: bytes, lenient: bool = False):
@@ -105,11 +112,12 @@ def iasl_walk(table: bytes, lenient: bool = False):
 
 def _gap_search(table: bytes, count: int):
     """Structure starts and zero gaps that cover the table exactly, as [(offset, "struct"|"gap",
-    size)], or None. Preferred: as many structures as Error Source Count, then fewest gaps, then
-    the longest gaps (a structure starts where the zeros end unless only a type-0 structure, which
-    begins with zero bytes, makes the table fit). An all-zero structure is never taken: a disabled
-    IA-32 MCE with Source Id 0 and no banks describes nothing. States (offset, structures so far)
-    only grow, so they are settled in order (a DAG, not a shortest-path search)."""
+    size)], or None. A gap ends where its zeros end, at the next structure's type or the table's
+    end (letting a type-0 structure, which begins with zero bytes, start inside the run lets the
+    search "fit" garbage). Preferred: as many structures as Error Source Count, then the fewest
+    gaps, then the most gap bytes. An all-zero structure is never taken (_describes_something).
+    States (offset, structures so far) only grow, so they are settled in order (a DAG, not a
+    shortest-path search)."""
     import heapq
     n = len(table)
     start = (HEST_HEADER_SIZE, 0)
@@ -129,9 +137,8 @@ def _gap_search(table: bytes, count: int):
             return None
         gaps, minus_bytes = best[state]
         steps = []
-        end = _structure_end(table, p)
-        if end is not None and any(table[p:end]):
-            steps.append(((end, k + 1), (gaps, minus_bytes), "struct"))
+        if _describes_something(table, p):
+            steps.append(((_structure_end(table, p), k + 1), (gaps, minus_bytes), "struct"))
         if table[p] == 0 and (state == start or prev[state][1] != "gap"):
             nonzero = _NONZERO.search(table, p)
             run_end = nonzero.start() if nonzero else n
@@ -180,11 +187,9 @@ def _walk(table: bytes):
     count = int.from_bytes(table[36:40], "little")
     # a walk that worked and read no all-zero structure stands, unless the table has zero runs
     # and gaps ending where the zeros end make it agree with Error Source Count
-    plain_sound = plain is not None and all(
-        _structure_end(table, off) is not None and any(table[off:_structure_end(table, off)])
-        for off, struct, _path in plain if struct is not McBank and struct is not HestBody)
-    if plain_sound and (sum(1 for _o, st, p in plain if p.count(".") == 0 and p) == count
-                        or not _has_zero_run(table)):
+    heads = [off for off, struct, _path in plain or () if struct is not McBank and struct is not HestBody]
+    plain_sound = plain is not None and all(_describes_something(table, off) for off in heads)
+    if plain_sound and (len(heads) == count or not _has_zero_run(table)):
         yield from plain
         return
     plan = _gap_search(table, count)
@@ -204,13 +209,11 @@ def _walk(table: bytes):
             gap_index += 1
             continue
         t = int.from_bytes(table[offset:offset + 2], "little")
-        struct, has_banks = SOURCE_STRUCTS[t]
+        size, banks_at = SHAPES[t]
         path = f"sources[{index}]"
-        yield offset, struct, path
-        if has_banks:
-            count = table[offset + struct_offset(struct, "num_hardware_banks")]
-            for b in range(count):
-                yield offset + struct.sizeof() + b * MC_BANK_SIZE, McBank, f"{path}.banks[{b}]"
+        yield offset, SOURCE_STRUCTS[t][0], path
+        for b in range(table[offset + banks_at] if banks_at is not None else 0):
+            yield offset + size + b * MC_BANK_SIZE, McBank, f"{path}.banks[{b}]"
         index += 1
 
 

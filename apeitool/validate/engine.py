@@ -73,6 +73,16 @@ class Context:
         self.structure_error = structure_error  # the DecodeError that stopped the body decode
         self.region_lines = None                # what bert.c logs walking the region
         self._offsets = None
+        self._linux_view = None
+
+    @property
+    def linux_view(self):
+        """The entries Linux's apei_hest_parse walks (linux_hest.linux_view), worked out once for
+        every rule that asks (with zero gaps it builds and walks the table)."""
+        if self._linux_view is None:
+            from ..linux_hest import linux_view
+            self._linux_view = linux_view(self.model or {})
+        return self._linux_view
 
     @property
     def offsets(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ..linux_hest import GHES_TYPES, MC_TYPES, hest_walk, linux_view, notify_unsupported as unsupported_reason
+from ..linux_hest import GHES_TYPES, MC_TYPES, hest_walk, notify_unsupported as unsupported_reason
 from .engine import enum_int, flags_int, kernels_text, rule
 
 HEST = ("hest",)
@@ -423,7 +423,7 @@ def read_ack_shared(ctx):
 def linux_walk(ctx):
     """(model index, type, source, assist_skipped) of the model's sources that Linux's
     apei_hest_parse walks (structures only Linux sees, in a zero gap, are left out)."""
-    view = linux_view(ctx.model or {})
+    view = ctx.linux_view
     if view.failure:
         return
     for k, t, s, skipped in hest_walk(view.sources, len(view.sources),
@@ -458,7 +458,7 @@ def zero_gap_walk(ctx):
     m = ctx.model or {}
     if not m.get("gaps"):
         return
-    view = linux_view(m)
+    view = ctx.linux_view
     who = kernels_text(ctx.arches)
     if view.failure:
         yield "gaps[0]", (f"{who}: reading the zero gap as IA-32 MCE structures, the walk reaches 0x"
