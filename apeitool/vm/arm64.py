@@ -35,9 +35,13 @@ HEADER = 36
 
 
 def _table(sig: bytes, oem_table: bytes, body: bytes) -> bytes:
-    t = bytearray(sig + (HEADER + len(body)).to_bytes(4, "little") + b"\x01\x00" + b"APEITL" +
-                  oem_table.ljust(8)[:8] + (1).to_bytes(4, "little") + b"APEI" + (1).to_bytes(4, "little") + body)
-    t[9] = -sum(t) & 0xFF
+    """An ACPI table of our own around `body`: the project's SDT header, its checksum right."""
+    from ..model import build_fixed
+    from ..schemas.header import HEADER_DEFAULTS, SdtHeader, checksum_byte
+    header = dict(HEADER_DEFAULTS, signature=sig.decode(), oem_table_id=oem_table.decode(),
+                  length=HEADER + len(body), checksum=0)
+    t = bytearray(build_fixed(SdtHeader, header, "header") + body)
+    t[9] = checksum_byte(bytes(t))
     return bytes(t)
 
 
