@@ -19,6 +19,25 @@ CPER_KINDS = ("cper", "estatus")
 FORMATS = ["text", "json", "yaml", "jsonl", "iasl", "kernel", "libcper"]
 
 
+def kernel_version_option(what: str):
+    """--kernel-version, the same on every command that prints what Linux prints."""
+    from .kernel_versions import NAMES
+
+    def check(ctx, param, value):
+        from .errors import InputError
+        from .kernel_versions import KernelVersion
+        if value is None:
+            return None
+        try:
+            return KernelVersion(value)
+        except InputError as e:
+            raise click.BadParameter(e.message if hasattr(e, "message") else str(e)) from None
+    return click.option("--kernel-version", "kernel_version", metavar="VERSION", callback=check,
+                        help=f"{what} as this Linux prints them: {', '.join(NAMES)} (Debian's builds), "
+                             f"or any X.Y[.Z] (default: latest). The differences: man apeitool-decode, "
+                             f"KERNEL VERSIONS.")
+
+
 def _fail(message: str, code: int = 2):
     click.echo(f"apeitool: error: {message}", err=True)
     sys.exit(code)
@@ -111,6 +130,7 @@ def each_input(files, load):
                    "on x86_64; the other prints as unknown).")
 @click.option("--source-id", type=int, default=0, show_default=True, metavar="N",
               help="--format kernel: the GHES source id printed for status blocks.")
+@kernel_version_option("--format kernel: the lines")
 @click.option("--region", metavar="FILE",
               help="With a BERT: the boot error region (e.g. /sys/firmware/acpi/tables/data/BERT), "
                    "walked as Linux's bert.c does; --format kernel prints what that kernel logs.")
@@ -121,7 +141,7 @@ def each_input(files, load):
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, metavar="N",
               help="--format jsonl: decode on N processes (windows of records, output in input order; "
                    "the workers' lines pass through files in $TMPDIR).")
-def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet, jobs):
+def decode(args, fmt, table, form, arch, source_id, kernel_version, region, output, color, quiet, jobs):
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
     KIND (hest, bert, einj, erst, cper, estatus) is optional: the input is
@@ -147,6 +167,7 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
       xxd hest.aml | apeitool decode -
       apeitool decode cper --format kernel --arch x86_64 mce.cper
       apeitool decode estatus --format kernel ghes-block.bin
+      apeitool decode cper -f kernel --kernel-version 5.10 --arch x86_64 mce.cper
       apeitool decode --format libcper record.cper      # like cper-convert to-json
       apeitool decode --as section --format libcper section.cper
       apeitool decode -f jsonl --jobs 2 fleet/*.cper -o records.jsonl   # millions of records
@@ -203,7 +224,7 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
     if failed and not results:
         sys.exit(2)
     if region is not None:
-        _decode_region(results, region, fmt, arch, output, color, quiet)
+        _decode_region(results, region, fmt, arch, output, color, quiet, kernel_version)
         return
     _check_format(results, fmt)
     if not quiet:
@@ -212,12 +233,12 @@ def decode(args, fmt, table, form, arch, source_id, region, output, color, quiet
                 click.echo(f"apeitool: warning: {w.one_line()}", err=True)
     if color is None:
         color = output == "-" and sys.stdout.isatty()
-    write(output, render_decoded(results, fmt, color, arch, source_id))
+    write(output, render_decoded(results, fmt, color, arch, source_id, kernel_version, quiet))
     if failed:
         sys.exit(2)
 
 
-def _decode_region(results, region_path, fmt, arch, output, color, quiet):
+def _decode_region(results, region_path, fmt, arch, output, color, quiet, kernel_version=None):
     """BERT + its boot error region: the region's status blocks as bert.c walks them."""
     from .cper.bert import walk_region
     from .inputs import read_bytes
@@ -230,7 +251,7 @@ def _decode_region(results, region_path, fmt, arch, output, color, quiet):
     if len(data) < length and not quiet:
         click.echo(f"apeitool: warning: {region_path}: the region file has {len(data)} bytes, the "
                    f"BERT says {length}", err=True)
-    lines, blocks = walk_region(data, length, arch)
+    lines, blocks = walk_region(data, length, arch, kernel_version)
     if fmt == "kernel":
         write(output, "\n".join(lines) + "\n")
         return
@@ -273,10 +294,13 @@ def _check_format(results, fmt: str):
 
 
 def render_decoded(results, fmt: str, color: bool = False, arch: str = "arm64",
-                   source_id: int = 0) -> str:
+                   source_id: int = 0, kernel_version=None, quiet: bool = True) -> str:
     if fmt == "kernel":
         from .render.kernel import document
-        return "".join(document(d.model, arch, source_id) for d in results)
+
+        def warner(label):
+            return None if quiet else (lambda m: click.echo(f"apeitool: warning: {label}: {m}", err=True))
+        return "".join(document(d.model, arch, source_id, kernel_version, warner(d.label)) for d in results)
     if fmt == "libcper":
         from .render import libcper
         from .render.data import to_json
@@ -605,6 +629,7 @@ class _ProgressReader(io.RawIOBase):
                    "(SEA handled in place, pool grown per NMI source).")
 @click.option("--arch", type=click.Choice(["arm64", "x86_64"]),
               help="Kernel architecture (default: what the HEST's notifications say, else arm64).")
+@kernel_version_option("The kernel log's record lines and messages")
 @click.option("--notify", metavar="TYPE", help="Bare CPER STREAM: the notification each record arrives with "
                                                "(SEA, NMI, SCI, GPIO, SDEI, EXTERNAL, POLLED...).")
 @click.option("--source", type=int, metavar="N", help="Bare CPER STREAM: the Source Id records are written to.")
@@ -618,8 +643,8 @@ class _ProgressReader(io.RawIOBase):
 @click.option("--no-timeline", is_flag=True, help="Leave the timeline out of the text report.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
 @click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
-def replay_command(stream, hest_path, example, kernel, arch, notify, source, interval, fmt, keep, no_timeline,
-                   output, color):
+def replay_command(stream, hest_path, example, kernel, arch, kernel_version, notify, source, interval, fmt, keep,
+                   no_timeline, output, color):
     """Replay firmware error events through a model of Linux's GHES handling.
 
     The firmware side writes each record into its source's error status block
@@ -641,6 +666,7 @@ def replay_command(stream, hest_path, example, kernel, arch, notify, source, int
       apeitool replay --example
       apeitool replay --hest hest.aml events.jsonl
       apeitool replay --hest hest.aml --kernel v5.0 events.jsonl
+      apeitool replay --hest hest.aml --kernel-version 6.1 events.jsonl
       apeitool replay --hest hest.aml --notify SEA --source 0 records.cper
       apeitool replay --hest hest.aml -f json capture.apeirpl | jq .summary
     """
@@ -671,7 +697,7 @@ def replay_command(stream, hest_path, example, kernel, arch, notify, source, int
             events = _open_stream(stream, notify, source, interval, None)(stats)
         title_in = stream
     try:
-        result = replay(hest, events, kernel, arch, keep, stats, "" if example else title_in)
+        result = replay(hest, events, kernel, arch, keep, stats, "" if example else title_in, kernel_version)
     except ValueError as e:
         raise InputError(str(e))
     finally:

@@ -21,7 +21,10 @@ def test_project_region_prints_like_the_kernel(tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["build", "bert", str(FIXTURES / "bert" / "region.yaml"),
                                 "-o", str(bert)]).exit_code == 0
-    r = runner.invoke(main, ["decode", "bert", str(bert), "--region", str(region), "-f", "kernel", "-q"])
+    # 6.6: the ARM error type still an enumeration (before "align ARM CPER type with UEFI 2.9A/2.10
+    # specs"), memory locations already "node:0"
+    r = runner.invoke(main, ["decode", "bert", str(bert), "--region", str(region), "-f", "kernel", "-q",
+                             "--kernel-version", "6.6"])
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == [
         "BERT: Error records from previous boot:",

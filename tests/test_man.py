@@ -48,3 +48,11 @@ def test_readme_commands_are_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     assert second.split("&& ")[-1] in ci          # the test command
     assert "apeitool build hest -o hest.aml && apeitool decode hest.aml" in ci
+
+
+def test_kernel_versions_table_is_in_the_decode_man_page():
+    from apeitool.kernel_versions import CHANGES
+    page = (MAN / "apeitool-decode.1").read_text()
+    section = page[page.index(".SH KERNEL VERSIONS"):page.index(".SH DIAGNOSTICS")]
+    for c in CHANGES:
+        assert f".B {c.key}\n" in section and f'"{c.subject}"' in section, c.key

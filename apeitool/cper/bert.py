@@ -11,7 +11,8 @@ PRINT_MAX_RECORDS = 5
 PRINT_MAX_LEN = 1024
 
 
-def walk_region(region: bytes, region_length: int, arch: str = "arm64") -> Tuple[List[str], List[dict]]:
+def walk_region(region: bytes, region_length: int, arch: str = "arm64",
+                version=None) -> Tuple[List[str], List[dict]]:
     """(kernel log lines, decoded blocks) for a boot error region of `region_length` bytes."""
     from ..render.kernel import render_block
     lines: List[str] = []
@@ -36,7 +37,7 @@ def walk_region(region: bytes, region_length: int, arch: str = "arm64") -> Tuple
         if length < PRINT_MAX_LEN and printed < PRINT_MAX_RECORDS:
             if not printed:
                 lines.append("BERT: Error records from previous boot:")
-            lines += render_block(block, source_id=None, seq=None, arch=arch)
+            lines += render_block(block, source_id=None, seq=None, arch=arch, version=version)
             printed += 1
         else:
             skipped += 1

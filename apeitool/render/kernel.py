@@ -7,9 +7,10 @@ as an unknown section with a hex dump, exactly as that kernel would.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
-from ..cper.body import build_body, section_key
+from ..cper.body import section_key
+from ..kernel_versions import kernel_version
 from ..guids import SECTION_TYPES
 from ..schemas.cper import timestamp_fields
 from ..schemas.values import parse_int
@@ -72,40 +73,99 @@ def _v(body, bit) -> bool:
     return bool(parse_int(body.get("validation_bits", 0)) >> bit & 1)
 
 
+class View:
+    """The bytes a printer reads, from its section's first byte: the section, then whatever follows
+    it in the status block or record (the kernel's printers trust their own counts and read on into
+    the next entry). Past the end of the block the kernel reads unrelated memory; those bytes are
+    shown as zeros and `past` says how far the read went."""
+
+    def __init__(self, data: bytes, start: int = 0):
+        self.data, self.start, self.past = data, start, 0
+
+    def get(self, off: int, n: int) -> bytes:
+        lo = self.start + off
+        chunk = self.data[lo:lo + n] if n > 0 else b""
+        if len(chunk) < n:
+            self.past = max(self.past, lo + n - len(self.data))
+            chunk += bytes(n - len(chunk))
+        return chunk
+
+    def u(self, off: int, size: int) -> int:
+        return int.from_bytes(self.get(off, size), "little")
+
+    def dump(self, off: int, n: int) -> bytes:
+        """Up to `n` bytes for a hex dump, cut where the known bytes end (the kernel's dump goes on
+        into memory nobody can predict; `past` records that it did)."""
+        lo = self.start + off
+        chunk = self.data[lo:lo + n] if n > 0 else b""
+        if len(chunk) < n:
+            self.past = max(self.past, lo + n - len(self.data))
+        return chunk
+
+    def ends_before(self, off: int) -> bool:
+        """True when a structure at `off` starts past the known bytes: a walk stops there."""
+        if self.start + off >= len(self.data):
+            self.past = max(self.past, self.start + off - len(self.data) + 1)
+            return True
+        return False
+
+
 def render_block(block: dict, source_id: Optional[int] = 0, seq: Optional[int] = 1,
-                 arch: str = "arm64") -> List[str]:
+                 arch: str = "arm64", version=None, raw: Optional[bytes] = None,
+                 warn: Optional[Callable[[str], None]] = None) -> List[str]:
     """The lines for one status block as ghes_print_estatus prints them ({seq} prefix and the
-    source line); with seq and source_id None, as bert.c prints it (neither)."""
+    source line); with seq and source_id None, as bert.c prints it (neither). The sections are
+    read from the block's bytes (`raw`, else built from the model) the way the kernel walks them."""
+    from ..cper.estatus import build_block
+    kv = kernel_version(version)
+    data = raw if raw is not None else build_block(block)
+    hdr = View(data)
+    raw_len, raw_off = hdr.u(8, 4), hdr.u(4, 4)
+    known = raw_off + raw_len if raw_len else 20 + hdr.u(12, 4)   # cper_estatus_len: what is copied
+    mem = data[:known]
     pfx = HW_ERR if seq is None else f"{{{seq}}}{HW_ERR}"
     lines = [] if source_id is None else \
         [f"{pfx}Hardware error from APEI Generic Hardware Error Source: {source_id}"]
-    entries = [(e, e["section_type"], e.get("body"), e.get("error_severity"),
-                e.get("validation_bits", {}), e.get("fru_id"), e.get("fru_text"), e.get("timestamp"),
-                parse_int(e.get("revision", 0))) for e in block.get("entries", [])]
-    return lines + _estatus(pfx, block["error_severity"], entries, arch)
+    entries, off = [], 20
+    for e in block.get("entries", []):
+        rev = View(mem, off).u(20, 2)
+        head = 72 if rev >> 8 >= 3 else 64
+        length = View(mem, off).u(24, 4)
+        entries.append((e["section_type"], View(mem, off + head), length, e.get("error_severity"),
+                        e.get("validation_bits", {}), e.get("fru_id"), e.get("fru_text"), e.get("timestamp"), rev))
+        off += head + length
+    return lines + _estatus(pfx, block["error_severity"], entries, arch, kv, warn)
 
 
-def render_record(record: dict, seq: int = 1, arch: str = "arm64") -> List[str]:
+def render_record(record: dict, seq: int = 1, arch: str = "arm64", version=None,
+                  warn: Optional[Callable[[str], None]] = None) -> List[str]:
     """A full CPER record printed with the same printers (Linux prints records only via ERST/pstore
     tools; the layout follows cper_estatus_print with the record's severity)."""
+    from ..cper.record import build_record
+    kv = kernel_version(version)
+    data = build_record(record)
     pfx = f"{{{seq}}}{HW_ERR}"
-    entries = [(s, s["descriptor"]["section_type"], s.get("body"), s["descriptor"]["section_severity"],
-                s["descriptor"]["validation_bits"], s["descriptor"]["fru_id"],
-                s["descriptor"]["fru_text"], None, 0) for s in record["sections"]]
-    return _estatus(pfx, record["header"]["error_severity"], entries, arch)
+    entries = [(s["descriptor"]["section_type"], View(data, parse_int(s["descriptor"]["section_offset"])),
+                parse_int(s["descriptor"]["section_length"]), s["descriptor"]["section_severity"],
+                s["descriptor"]["validation_bits"], s["descriptor"]["fru_id"], s["descriptor"]["fru_text"], None, 0)
+               for s in record["sections"]]
+    return _estatus(pfx, record["header"]["error_severity"], entries, arch, kv, warn)
 
 
-def _estatus(pfx, severity, entries, arch) -> List[str]:
+def _estatus(pfx, severity, entries, arch, kv, warn) -> List[str]:
     lines = []
     if sev_int(severity) == 2:
         lines.append(f"{pfx}It has been corrected by h/w and requires no further action")
     lines.append(f"{pfx}event severity: {sev_str(severity)}")
-    for n, (entry, stype, body, esev, vbits, fru_id, fru_text, ts, rev) in enumerate(entries):
-        lines += _section(pfx + " ", n, stype, body, esev, vbits, fru_id, fru_text, ts, rev, arch)
+    for n, (stype, view, length, esev, vbits, fru_id, fru_text, ts, rev) in enumerate(entries):
+        lines += _section(pfx + " ", n, stype, view, length, esev, vbits, fru_id, fru_text, ts, rev, arch, kv)
+        if view.past and warn is not None:
+            warn(f"section {n}: the kernel's printer reads {view.past} bytes past the end of the "
+                 f"record here; what it prints for them depends on memory (shown as zeros)")
     return lines
 
 
-def _section(s, n, stype, body, esev, vbits, fru_id, fru_text, ts, rev, arch) -> List[str]:
+def _section(s, n, stype, view, length, esev, vbits, fru_id, fru_text, ts, rev, arch, kv) -> List[str]:
     lines = []
     if rev >> 8 >= 3 and vbits.get("timestamp") and ts not in (None, 0):
         t = timestamp_fields(ts)
@@ -119,28 +179,39 @@ def _section(s, n, stype, body, esev, vbits, fru_id, fru_text, ts, rev, arch) ->
         lines.append(f"{s}fru_text: {fru_text[:20]}")
     b = s + " "
     key = section_key(stype)
-    raw = b"" if body is None else build_body(stype, body)
     known = key in _PRINTERS and not (key == "arm" and arch != "arm64") \
-        and not (key == "ia32x64" and arch != "x86_64")
-    if key in _CXL_EVENTS:
+        and not (key == "ia32x64" and arch != "x86_64") \
+        and not (key == "cxl_protocol" and not kv.has("cxl_protocol_printer"))
+    if key in _CXL_EVENTS and kv.has("cxl_event_names"):
         lines.append(f"{b}section_type: {_CXL_EVENTS[key]}")
         return lines
     if not known:
         guid = SECTION_TYPES[key][0] if key else stype
         lines.append(f"{b}section type: unknown, {guid}")
-        lines.append(f"{b}section length: {len(raw):#x}")
-        return lines + hexdump(b, raw, 4, True)
+        lines.append(f"{b}section length: {length:#x}")
+        return lines + hexdump(b, view.dump(0, length), 4, True)
     title, printer = _PRINTERS[key]
     lines.append(f"{b}section_type: {title}")
-    if len(raw) < MIN_LENGTH[key] or "data" in body:
+    if length < MIN_LENGTH[key]:
         lines.append("[Firmware Warn]: error section length is too small")
         return lines
-    return lines + printer(b, body, raw, esev)
+    return lines + printer(b, view, length, esev, kv)
+
+
+def _fixed(key: str, view: View) -> dict:
+    """The section's fixed structure read from the bytes (the kernel casts the pointer)."""
+    from ..schemas.sections import BODIES
+    layout = BODIES[key].layout
+    past = view.past           # a short section's unused tail fields are not a read the kernel makes
+    fields = layout.parse(view.get(0, layout.size), 0, "body")
+    view.past = past
+    return fields
 
 
 # -- section printers (B = body prefix) -------------------------------------------------------
 
-def _generic(b, body, raw, sev):
+def _generic(b, view, length, sev, kv):
+    body = _fixed("processor_generic", view)
     out = []
     names = {"processor_type": ["IA32/X64", "IA64", "ARM"],
              "processor_isa": ["IA32", "IA64", "X64", "ARM A32/T32", "ARM A64"],
@@ -187,42 +258,49 @@ MEM_STATUS = {1: "Error detected internal to the component", 4: "Storage error i
               25: "Bus operation timeout", 26: "A read was issued to data that has been poisoned"}
 
 
-def _memory(b, body, raw, sev):
-    from ..schemas.sections import MEMORY_ERROR_TYPES
+def _memory(b, view, length, sev, kv):
+    from ..schemas.sections import MEMORY_ERROR_TYPES, PLATFORM_MEMORY
+    body = _fixed("platform_memory", view)
     vb = parse_int(body["validation_bits"])
-    if len(raw) == 73 and vb >> 15:
+    if length == 73 and vb >> 15:
         return ["[Firmware Warn]: valid bits set for fields beyond structure"]
     out = []
     if vb & 0x1:
         es = body["error_status"]
-        from ..schemas.sections import PLATFORM_MEMORY
         value = PLATFORM_MEMORY.field_int("error_status", es)
-        out.append(f"{b} error_status: {MEM_STATUS.get(es['error_type'], 'Reserved')} (0x{value:016x})")
+        if kv.has("mem_error_status_text"):
+            out.append(f"{b} error_status: {MEM_STATUS.get(es['error_type'], 'Reserved')} (0x{value:016x})")
+        else:
+            out.append(f"{b}error_status: 0x{value:016x}")
     if vb & 0x2:
         out.append(f"{b}physical_address: 0x{body['physical_address']:016x}")
     if vb & 0x4:
         out.append(f"{b}physical_address_mask: 0x{body['physical_address_mask']:016x}")
     loc = ""
     ext = body["extended"]
-    items = [(0x8, f"node:{body['node']} "), (0x10, f"card:{body['card']} "),
-             (0x20, f"module:{body['module']} "), (0x8000, f"rank:{body['rank_number']} "),
-             (0x40, f"bank:{body['bank']} "), (0x80000, f"bank_group:{body['bank'] >> 8} "),
-             (0x100000, f"bank_address:{body['bank'] & 0xFF} "), (0x80, f"device:{body['device']} ")]
+    # "node:1 " since "reformat CPER memory error location"; "node: 1 " before
+    sep = ":" if kv.has("mem_location_compact") else ": "
+    items = [(0x8, f"node{sep}{body['node']} "), (0x10, f"card{sep}{body['card']} "),
+             (0x20, f"module{sep}{body['module']} "), (0x8000, f"rank{sep}{body['rank_number']} "),
+             (0x40, f"bank{sep}{body['bank']} "), (0x80000, f"bank_group{sep}{body['bank'] >> 8} "),
+             (0x100000, f"bank_address{sep}{body['bank'] & 0xFF} "), (0x80, f"device{sep}{body['device']} ")]
     for bit, text in items:
         if vb & bit:
             loc += text
     if vb & (0x100 | 0x40000):
         row = body["row"] | ((ext & 3) << 16 if vb & 0x40000 else 0)
-        loc += f"row:{row} "
-    for bit, text in [(0x200, f"column:{body['column']} "), (0x400, f"bit_position:{body['bit_position']} "),
-                      (0x800, f"requestor_id:0x{body['requestor_id']:016x} "),
-                      (0x1000, f"responder_id:0x{body['responder_id']:016x} "),
-                      (0x2000, f"target_id:0x{body['target_id']:016x} "),
-                      (0x200000, f"chip_id:{ext >> 5} ")]:
+        loc += f"row{sep}{row} "
+    tail = [(0x200, f"column{sep}{body['column']} "), (0x400, f"bit_position{sep}{body['bit_position']} "),
+            (0x800, f"requestor_id{sep}0x{body['requestor_id']:016x} "),
+            (0x1000, f"responder_id{sep}0x{body['responder_id']:016x} ")]
+    if kv.has("mem_location_ids"):   # older kernels wrote these two past the length they returned
+        tail += [(0x2000, f"target_id{sep}0x{body['target_id']:016x} "), (0x200000, f"chip_id{sep}{ext >> 5} ")]
+    for bit, text in tail:
         if vb & bit:
             loc += text
+    loc = loc[:255 if kv.has("mem_location_compact") else 254]   # CPER_REC_LEN, then CPER_REC_LEN - 1
     if loc:
-        out.append(f"{b}{loc[:255]}")
+        out.append(f"{b}{loc}")
     if vb & 0x4000:
         t = body["memory_error_type"]
         out.append(f"{b}error_type: {t}, {MEMORY_ERROR_TYPES.get(t, 'unknown')}")
@@ -231,8 +309,9 @@ def _memory(b, body, raw, sev):
     return out
 
 
-def _pcie(b, body, raw, sev):
+def _pcie(b, view, length, sev, kv):
     from ..schemas.sections import PCIE_PORT_TYPES
+    body = _fixed("pcie", view)
     out = []
     if _v(body, 0):
         t = body["port_type"]
@@ -255,13 +334,16 @@ def _pcie(b, body, raw, sev):
         br = body["bridge"]
         out.append(f"{b}bridge: secondary_status: 0x{br['secondary_status']:04x}, "
                    f"control: 0x{br['control']:04x}")
-    if _v(body, 7):
+    # before "Print correctable AER information" only a section severity with bit 0 set (fatal,
+    # and informational by the same bit test) printed the AER block, without the cor line
+    if _v(body, 7) and (kv.has("aer_all_severities") or sev_int(sev) & 1):
         aer = bytes.fromhex(body["aer_info"])
 
         def dw(off):
             return int.from_bytes(aer[off:off + 4], "little")
-        out += [f"{b}aer_cor_status: 0x{dw(16):08x}, aer_cor_mask: 0x{dw(20):08x}",
-                f"{b}aer_uncor_status: 0x{dw(4):08x}, aer_uncor_mask: 0x{dw(8):08x}",
+        if kv.has("aer_all_severities"):
+            out.append(f"{b}aer_cor_status: 0x{dw(16):08x}, aer_cor_mask: 0x{dw(20):08x}")
+        out += [f"{b}aer_uncor_status: 0x{dw(4):08x}, aer_uncor_mask: 0x{dw(8):08x}",
                 f"{b}aer_uncor_severity: 0x{dw(12):08x}",
                 f"{b}TLP Header: {dw(28):08x} {dw(32):08x} {dw(36):08x} {dw(40):08x}"]
     return out
@@ -280,68 +362,94 @@ ARM_TLB_OPS = ARM_CACHE_OPS[:7] + [
 ARM_BUS_OPS = ARM_CACHE_OPS[:7]
 
 
-def _arm(b, body, raw, sev):
+def _arm(b, view, length, sev, kv):
+    """cper_print_proc_arm, walking the bytes: error info at a fixed 32-byte stride, contexts by
+    their own size fields (16-byte aligned once "Fix cper_arm_ctx_info alignment" is in), the
+    vendor bytes from wherever the last context ended."""
     from ..schemas.sections import ARM_CONTEXT_TYPES
-    out = [f"{b}MIDR: 0x{body['midr']:016x}"]
-    n_info = body["error_info_num"]
+    vbits, n_info, n_ctx, sec_len = view.u(0, 4), view.u(4, 2), view.u(6, 2), view.u(8, 4)
+    out = [f"{b}MIDR: 0x{view.u(24, 8):016x}"]
     # "int len = proc->section_length - (...)": the u32 difference lands in an int, so a length of
     # 2^31 and more is negative too, and "%d" prints the section length signed
-    length = s32(body["section_length"] - (40 + 32 * n_info))
-    if length < 0:
-        return out + [f"{b}section length: {s32(body['section_length'])}", f"{b}section length is too small",
+    left = s32(sec_len - (40 + 32 * n_info))
+    if left < 0:
+        return out + [f"{b}section length: {s32(sec_len)}", f"{b}section length is too small",
                       f"{b}firmware-generated error record is incorrect", f"{b}ERR_INFO_NUM is {n_info}"]
-    if _v(body, 0):
-        out.append(f"{b}Multiprocessor Affinity Register (MPIDR): 0x{body['mpidr']:016x}")
-    if _v(body, 1):
-        out.append(f"{b}error affinity level: {body['error_affinity_level']}")
-    if _v(body, 2):
-        out.append(f"{b}running state: 0x{body['running_state']:x}")
-        out.append(f"{b}Power State Coordination Interface state: {s32(body['psci_state'])}")   # "%d" of a u32
+    if vbits & 1:
+        out.append(f"{b}Multiprocessor Affinity Register (MPIDR): 0x{view.u(16, 8):016x}")
+    if vbits & 2:
+        out.append(f"{b}error affinity level: {view.u(12, 1)}")
+    if vbits & 4:
+        out.append(f"{b}running state: 0x{view.u(32, 4):x}")
+        out.append(f"{b}Power State Coordination Interface state: {s32(view.u(36, 4))}")   # "%d" of a u32
     e = b + " "
-    for i, info in enumerate(body.get("error_info", [])):
+    bitmask = kv.has("arm_type_bitmask")
+    for i in range(n_info):
+        at = 40 + 32 * i
+        if view.ends_before(at):
+            break
+        ivb, t, flags = view.u(at + 2, 2), view.u(at + 4, 1), view.u(at + 7, 1)
         out.append(f"{b}Error info structure {i}:")
-        out.append(f"{b}num errors: {info['multiple_error'] + 1}")
-        vb = info["validation_bits"]
-        if vb >> 1 & 1:
-            fl = info["flags"]
-            for name, text in [("first_error_captured", "first error captured"),
-                               ("last_error_captured", "last error captured"),
-                               ("propagated", "propagated error captured"),
-                               ("overflow", "overflow occurred, error info is incomplete")]:
-                if fl[name]:
+        out.append(f"{b}num errors: {view.u(at + 5, 2) + 1}")
+        if ivb & 2:
+            for bit, text in enumerate(["first error captured", "last error captured",
+                                        "propagated error captured",
+                                        "overflow occurred, error info is incomplete"]):
+                if flags >> bit & 1:
                     out.append(f"{e}{text}")
-        t = info["type"]
-        out.append(f"{e}error_type: {t}, "
-                   f"{_name(['cache error', 'TLB error', 'bus error', 'micro-architectural error'], t)}")
-        if vb >> 2 & 1:
-            out.append(f"{e}error_info: 0x{info['error_info']:016x}")
-            out += _arm_error_info(e + " ", t, info["error_info"])
-        if vb >> 3 & 1:
-            out.append(f"{e}virtual fault address: 0x{info['virtual_fault_address']:016x}")
-        if vb >> 4 & 1:
-            out.append(f"{e}physical fault address: 0x{info['physical_fault_address']:016x}")
-    for j, ctx in enumerate(body.get("context", [])):
-        size = (8 + ctx["register_array_size"] + 15) // 16 * 16
+        if bitmask:
+            names = "|".join(n for k, n in enumerate(ARM_ERROR_TYPES) if t >> (k + 1) & 1)
+            out.append(f"{e}error_type: 0x{t:02x}: {names}{' with reserved bit(s)' if t & ~0x1E else ''}")
+        else:
+            out.append(f"{e}error_type: {t}, {_name(ARM_ERROR_TYPES, t)}")
+        if ivb & 4:
+            info = view.u(at + 8, 8)
+            out.append(f"{e}error_info: 0x{info:016x}")
+            out += _arm_error_info(e + " ", t, info, bitmask)
+        if ivb & 8:
+            out.append(f"{e}virtual fault address: 0x{view.u(at + 16, 8):016x}")
+        if ivb & 16:
+            out.append(f"{e}physical fault address: 0x{view.u(at + 24, 8):016x}")
+    at = 40 + 32 * n_info
+    for j in range(n_ctx):
+        if view.ends_before(at):
+            return out
+        ctx_type, ctx_size = view.u(at + 2, 2), view.u(at + 4, 4)
+        size = s32(8 + ctx_size)
+        if kv.has("arm_ctx_align"):
+            size = s32((8 + ctx_size + 15) // 16 * 16)
         out.append(f"{b}Context info structure {j}:")
-        if length < size:
+        if left < size:
             out += [f"{e}section length is too small", f"{b}firmware-generated error record is incorrect"]
             return out
-        if ctx["register_context_type"] > 8:
-            out.append(f"{e}Invalid context type: {ctx['register_context_type']} (max: 8)")
+        if ctx_type > 8:
+            out.append(f"{e}Invalid context type: {ctx_type} (max: 8)")
             return out
-        out.append(f"{e}register context type: {ARM_CONTEXT_TYPES[ctx['register_context_type']]}")
-        out += hexdump(e, bytes.fromhex(ctx["register_array"]), 4, False)
-        length -= size
-    if length > 0:
-        vendor = raw[len(raw) - length:] if length <= len(raw) else raw
-        out.append(f"{b}Vendor specific error info has {length} bytes:")
-        out += hexdump(e, vendor, 4, True)
+        out.append(f"{e}register context type: {ARM_CONTEXT_TYPES[ctx_type]}")
+        out += hexdump(e, view.dump(at + 8, ctx_size), 4, False)
+        left -= size
+        at += size
+    if left > 0:
+        out.append(f"{b}Vendor specific error info has {left} bytes:")
+        out += hexdump(e, view.dump(at, left), 4, True)
     return out
 
 
-def _arm_error_info(i, t, info):
-    if t > 2:
-        return []
+ARM_ERROR_TYPES = ["cache error", "TLB error", "bus error", "micro-architectural error"]
+
+
+def _arm_error_info(i, t, info, bitmask=False):
+    """cper_print_arm_err_info: `t` an enumeration (0 cache, 1 TLB, 2 bus, 3 vendor) before "align
+    ARM CPER type with UEFI 2.9A/2.10 specs", a bit mask (bit 1 cache, 2 TLB, 3 bus, 4 vendor) after;
+    the bit-mask printer names the kind on each operation line and prints one per bit set."""
+    if bitmask:
+        if t & 0x10:
+            return []
+        kinds = [k for k in range(3) if t >> (k + 1) & 1]
+    else:
+        if t > 2:
+            return []
+        kinds = [t]
     out = []
 
     def bit(n):
@@ -352,13 +460,16 @@ def _arm_error_info(i, t, info):
             out.append(f"{i}transaction type: {['Instruction', 'Data Access', 'Generic'][tt]}")
     if bit(1):
         op = info >> 18 & 0xF
-        ops = [ARM_CACHE_OPS, ARM_TLB_OPS, ARM_BUS_OPS][t]
-        if op < len(ops):
-            out.append(f"{i}operation type: {ops[op]}")
+        for k in kinds:
+            ops = [ARM_CACHE_OPS, ARM_TLB_OPS, ARM_BUS_OPS][k]
+            if op < len(ops):
+                kind = f"{ARM_ERROR_TYPES[k].replace(' error', '')} error, " if bitmask else ""
+                out.append(f"{i}{kind}operation type: {ops[op]}")
     if bit(2):
         lvl = info >> 22 & 7
-        out.append(f"{i}" + ["cache level: ", "TLB level: ",
-                             "affinity level at which the bus error occurred: "][t] + str(lvl))
+        for k in kinds:
+            out.append(f"{i}" + ["cache level: ", "TLB level: ",
+                                 "affinity level at which the bus error occurred: "][k] + str(lvl))
     if bit(3):
         out.append(f"{i}processor context " + ("corrupted" if info >> 25 & 1 else "not corrupted"))
     if bit(4):
@@ -367,7 +478,7 @@ def _arm_error_info(i, t, info):
         out.append(f"{i}PC is " + ("precise" if info >> 27 & 1 else "imprecise"))
     if bit(6) and info >> 28 & 1:
         out.append(f"{i}Program execution can be restarted reliably at the PC associated with the error.")
-    if t == 2:
+    if 2 in kinds:
         if bit(7):
             out.append(f"{i}participation type: " + ["Local processor originated request",
                                                      "Local processor responded to request",
@@ -384,47 +495,58 @@ def _arm_error_info(i, t, info):
     return out
 
 
-def _ia32(b, body, raw, sev):
+def _ia32(b, view, length, sev, kv):
+    """cper_print_proc_ia, walking the bytes: the counts come from the validation bits and nothing
+    is checked against the length, so contexts past the section are read from what follows it;
+    contexts are back to back until "Fix cper_ia_proc_ctx alignment" (16-byte aligned after)."""
+    import uuid
     from ..guids import IA32X64_CHECK_TYPES
     from ..schemas.sections import IA32_CONTEXT_TYPES
     out = []
-    vb = body["validation_bits"]
-    if vb["lapic_id"]:
-        out.append(f"{b}Local APIC_ID: 0x{body['lapic_id']:x}")
-    if vb["cpuid"]:
+    vb = view.u(0, 8)
+    if vb & 1:
+        out.append(f"{b}Local APIC_ID: 0x{view.u(8, 8):x}")
+    if vb & 2:
         out.append(f"{b}CPUID Info:")
-        out += hexdump(b, bytes.fromhex(body["cpuid"]), 4, False)
+        out += hexdump(b, view.get(16, 48), 4, False)
     e = b + " "
     kinds = {g: k for k, (g, _t) in IA32X64_CHECK_TYPES.items()}
     titles = {"cache": "cache error", "tlb": "TLB error", "bus": "bus error", "ms": "micro-architectural error"}
-    for n, info in enumerate(body.get("error_info", [])):
+    at = 64
+    for n in range(vb >> 2 & 0x3F):
+        if view.ends_before(at):
+            return out
+        guid = str(uuid.UUID(bytes_le=view.get(at, 16)))
         out.append(f"{b}Error Information Structure {n}:")
-        kind = kinds.get(info["error_type"])
+        kind = kinds.get(guid)
         out.append(f"{e}Error Structure Type: {titles.get(kind, 'unknown')}")
         if kind is None:
-            out.append(f"{e}Error Structure Type: {info['error_type']}")
-        v = info["validation_bits"]
+            out.append(f"{e}Error Structure Type: {guid}")
+        v = view.u(at + 16, 8)
         if v & 1:
-            out.append(f"{e}Check Information: 0x{info['check_info']:016x}")
+            check = view.u(at + 24, 8)
+            out.append(f"{e}Check Information: 0x{check:016x}")
             if kind:
-                out += _ia32_check(e + " ", kind, info["check_info"])
-        for bit, field, label in [(1, "target_id", "Target Identifier"),
-                                  (2, "requestor_id", "Requestor Identifier"),
-                                  (3, "responder_id", "Responder Identifier"),
-                                  (4, "instruction_ip", "Instruction Pointer")]:
+                out += _ia32_check(e + " ", kind, check)
+        for bit, label in [(1, "Target Identifier"), (2, "Requestor Identifier"),
+                           (3, "Responder Identifier"), (4, "Instruction Pointer")]:
             if v >> bit & 1:
-                out.append(f"{e}{label}: 0x{info[field]:016x}")
-    for n, ctx in enumerate(body.get("context", [])):
+                out.append(f"{e}{label}: 0x{view.u(at + 24 + 8 * bit, 8):016x}")
+        at += 64
+    for n in range(vb >> 8 & 0x3F):
+        if view.ends_before(at):
+            return out
+        t, size = view.u(at, 2), view.u(at + 2, 2)
         out.append(f"{b}Context Information Structure {n}:")
-        t = ctx["register_type"]
         out.append(f"{e}Register Context Type: {IA32_CONTEXT_TYPES.get(t, 'unknown')}")
-        out.append(f"{e}Register Array Size: 0x{ctx['array_size']:04x}")
+        out.append(f"{e}Register Array Size: 0x{size:04x}")
         if t == 1:
-            out.append(f"{e}MSR Address: 0x{ctx['msr_address']:08x}")
+            out.append(f"{e}MSR Address: 0x{view.u(at + 4, 4):08x}")
         if t == 7:
-            out.append(f"{e}MM Register Address: 0x{ctx['mm_register_address']:016x}")
+            out.append(f"{e}MM Register Address: 0x{view.u(at + 8, 8):016x}")
         out.append(f"{e}Register Array:")
-        out += hexdump(e, bytes.fromhex(ctx["register_array"]), 8 if t == 1 else 4, False)
+        out += hexdump(e, view.dump(at + 16, size), 8 if t == 1 else 4, False)
+        at += (16 + size + 15) // 16 * 16 if kv.has("ia32_ctx_align") else 16 + size
     return out
 
 
@@ -476,8 +598,9 @@ def _ia32_check(i, kind, check):
     return out
 
 
-def _firmware(b, body, raw, sev):
+def _firmware(b, view, length, sev, kv):
     from ..schemas.sections import FIRMWARE_RECORD_TYPES
+    body = _fixed("firmware_error_record", view)
     out = [f"{b}Firmware Error Record Type: {FIRMWARE_RECORD_TYPES.get(body['record_type'], 'unknown')}",
            f"{b}Revision: {body['revision']}"]
     if body["revision"] == 0:
@@ -486,7 +609,7 @@ def _firmware(b, body, raw, sev):
         out.append(f"{b}Record Identifier: {body['record_identifier_guid']}")
     start = {0: 16, 1: 8}.get(body["revision"], 32)
     # the kernel's length arithmetic can underflow for short rev>=2 records; we clamp
-    return out + hexdump(b, raw[start:], 4, True)
+    return out + hexdump(b, view.dump(start, max(0, length - start)), 4, True)
 
 
 CXL_AGENTS = ["Restricted CXL Device", "Restricted CXL Host Downstream Port", "CXL Device",
@@ -494,7 +617,8 @@ CXL_AGENTS = ["Restricted CXL Device", "Restricted CXL Host Downstream Port", "C
               "CXL Downstream Switch Port", "CXL Upstream Switch Port"]
 
 
-def _cxl_protocol(b, body, raw, sev):
+def _cxl_protocol(b, view, length, sev, kv):
+    body = _fixed("cxl_protocol", view)
     out = []
     agent = body["agent_type"]
     dev_types = (0, 2, 3, 4, 5, 6, 7)
@@ -521,9 +645,10 @@ def _cxl_protocol(b, body, raw, sev):
         out += hexdump(b, bytes.fromhex(body["capability"]), 4, False)
     if _v(body, 5):
         out += [f"{b} DVSEC length: 0x{body['dvsec_length']:04x}", f"{b} CXL DVSEC:"]
-        out += hexdump(b, bytes.fromhex(body["dvsec"]), 4, False)
+        out += hexdump(b, view.dump(116, body["dvsec_length"]), 4, False)
     if _v(body, 6):
-        log = bytes.fromhex(body["error_log"]).ljust(88, b"\0")
+        # the RAS capability is read whole (88 bytes) after the DVSEC, whatever the log length says
+        log = view.get(116 + body["dvsec_length"], 88)
 
         def dw(o):
             return int.from_bytes(log[o:o + 4], "little")
@@ -562,7 +687,8 @@ def s32(value: int) -> int:
     return value - (1 << 32) if value >> 31 else value
 
 
-def document(doc: dict, arch: str = "arm64", source_id: int = 0) -> str:
+def document(doc: dict, arch: str = "arm64", source_id: int = 0, version=None,
+             warn: Optional[Callable[[str], None]] = None) -> str:
     lines = []
     if doc["form"] == "estatus":
         n = 0
@@ -570,14 +696,21 @@ def document(doc: dict, arch: str = "arm64", source_id: int = 0) -> str:
             if not _block_status_set(block):
                 continue   # ghes_read_estatus: block_status 0 is "no record" (-ENOENT), nothing printed
             n += 1
-            lines += render_block(block, source_id, n, arch)
+            lines += render_block(block, source_id, n, arch, version, warn=warn)
     elif doc["form"] == "record":
         for n, rec in enumerate(doc["records"], 1):
-            lines += render_record(rec, n, arch)
+            lines += render_record(rec, n, arch, version, warn)
     else:
+        from ..cper.body import build_body
+        kv = kernel_version(version)
         for n, sec in enumerate(doc["sections"], 1):
             pfx = f"{{{n}}}{HW_ERR}"
             d = sec["descriptor"]
-            lines += _section(pfx + " ", 0, d["section_type"], sec.get("body"), d["section_severity"],
-                              d["validation_bits"], d["fru_id"], d["fru_text"], None, 0, arch)
+            raw = b"" if sec.get("body") is None else build_body(d["section_type"], sec["body"])
+            view = View(raw)
+            lines += _section(pfx + " ", 0, d["section_type"], view, len(raw), d["section_severity"],
+                              d["validation_bits"], d["fru_id"], d["fru_text"], None, 0, arch, kv)
+            if view.past and warn is not None:
+                warn(f"section {n}: the kernel's printer reads {view.past} bytes past the end of the "
+                     f"section here; what it prints for them depends on memory (shown as zeros)")
     return "\n".join(lines) + "\n" if lines else ""

@@ -153,10 +153,13 @@ class Panic(Exception):
 
 class Kernel:
     def __init__(self, hest: dict, fw: Firmware, mem: PhysMem, rec, version: str = "v5.1",
-                 arch: str = "arm64"):
+                 arch: str = "arm64", kernel_version=None):
+        from ..kernel_versions import kernel_version as _kv
         self.hest, self.fw, self.mem, self.rec = hest, fw, mem, rec
         self.counts = rec.counts          # the summary counters, bumped in place on the hot paths
         self.version, self.arch = version, arch
+        # what the printed lines follow (--kernel-version); the v5.0 queue prints as 5.0 did
+        self.kv = _kv(kernel_version if kernel_version is not None else "5.0" if version == "v5.0" else None)
         self.new = version != "v5.0"
         self.seq = 0
         self.rl_corrected, self.rl_uncorrected = Ratelimit(), Ratelimit()
@@ -458,7 +461,7 @@ class Kernel:
         self.seq += 1
         self.counts["printed"] += 1
         try:
-            lines = render_block(plan(data).block, reg.fw.sid, self.seq, self.arch)
+            lines = render_block(plan(data).block, reg.fw.sid, self.seq, self.arch, self.kv, data)
         except Exception as e:  # checked by cper_estatus_check, so only odd bodies get here
             lines = [f"{{{self.seq}}}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: "
                      f"{reg.fw.sid}", f"{{{self.seq}}}[Hardware Error]: (body not decoded: {e})"]
@@ -612,15 +615,22 @@ class Kernel:
             return False
         queued = False
         mf = MF_ACTION_REQUIRED if sync else 0
-        names = {0: "cache error", 1: "TLB error", 2: "bus error", 3: "micro-architectural error"}
+        names = ["cache error", "TLB error", "bus error", "micro-architectural error"]
+        # "align ARM CPER type with UEFI 2.9A/2.10 specs": the type is a bit mask (bit 1 cache) there
+        bitmask = self.kv.has("arm_type_bitmask")
         for info in body.get("error_info", []):
             vb = info.get("validation_bits", 0)
             vb = vb if isinstance(vb, int) else 0
-            if info.get("type") == 0 and vb & 0x10:
+            t = info.get("type", 0)
+            if (t & 2 if bitmask else t == 0) and vb & 0x10:
                 queued = self._do_memory_failure(reg, info["physical_fault_address"], mf, cpu)
+            elif bitmask:
+                kinds = "|".join(n for k, n in enumerate(names) if t >> (k + 1) & 1)
+                self.warn_ratelimited("arm", f"{FW_WARN}GHES: Unhandled processor error type 0x{t:02x}: {kinds}"
+                                             f"{' with reserved bit(s)' if t & ~0x1E else ''}")
             else:
                 self.warn_ratelimited("arm", f"{FW_WARN}GHES: Unhandled processor error type: "
-                                             f"{names.get(info.get('type'), 'unknown error')}")
+                                             f"{names[t] if 0 <= t < len(names) else 'unknown error'}")
         return queued
 
     # -- fatal --------------------------------------------------------------------------------------------------
@@ -628,7 +638,7 @@ class Kernel:
         self._print_lines(reg, data)          # KERN_EMERG: no ratelimit, no cache
         self._clear(reg, paddr)
         self.counts["panics"] += 1
-        msg = "GHES: Fatal hardware error" if self.new else "Fatal hardware error!"
+        msg = "GHES: Fatal hardware error" if self.kv.has("ghes_panic_message") else "Fatal hardware error!"
         self.log(f"Kernel panic - not syncing: {msg}")
         self.rec.action("panic", source=reg.fw.sid, message=msg)
         self.stopped = f"panic: {msg} (source {reg.fw.sid})"

@@ -35,39 +35,16 @@ DROPPED = [
 KNOWN_DIFFERENCES = [
     ("kernel", re.compile(r"^mce: \[Hardware Error\]"), None, "x86: ghes.c hands memory errors to the MCE "
      "log (apei_mce_report_mem_error), which prints its own lines; not modelled"),
-    ("kernel", re.compile(r"^Memory failure: 0x[0-9a-f]+: recovery action for"), None, "memory_failure()'s "
-     "own outcome (free buddy page, ...): the model stops at queueing memory_failure"),
-    ("kernel", re.compile(r"^AER: no pci_dev for"), None, "the guest has no such PCI device: AER recovery "
-     "finds none"),
+    ("kernel", re.compile(r"^Memory failure: 0x[0-9a-f]+: (recovery action for|memory outside kernel control)"),
+     None, "memory_failure()'s own outcome (free buddy page, memory outside kernel control, ...): the "
+     "model stops at queueing memory_failure"),
+    ("kernel", re.compile(r"^AER: (no pci_dev for|AER recover: Can not find pci_dev for|[0-9a-f:.]+: no pci_dev "
+                          r"found)"), None, "the guest has no such PCI device: AER recovery finds none (the "
+     "wording is the PCI core's and changed twice)"),
     ("kernel", re.compile(r"^\[Firmware Warn\]: CXL CPER (Invalid section length|invalid event)"),
      {"6.12", "7.2"}, "ghes_do_proc checks CXL component event records before handing them to the CXL "
-     "driver (\"acpi/ghes: Process CXL Component Events\", v6.9); the model has no kernel eras yet"),
-    ("kernel", re.compile(r"\]:\s+node: \d+ "), {"5.10"}, "5.10 prints the memory location as \"node: N "
-     "card: N ...\"; later kernels as \"node:N card:N ...\" (the renderer follows them)"),
-    ("model", re.compile(r"\]:\s+node:\d+ "), {"5.10"}, "the same line in the newer format"),
-    ("kernel", re.compile(r"^Kernel panic - not syncing: Fatal hardware error!$"), {"5.10"}, "5.10's "
-     "__ghes_panic says \"Fatal hardware error!\"; later kernels \"GHES: Fatal hardware error\" (the "
-     "model follows them)"),
-    ("model", re.compile(r"^Kernel panic - not syncing: GHES: Fatal hardware error$"), {"5.10"},
-     "the same panic in the newer wording"),
-    ("model", re.compile(r"\]:\s+(aer_(cor|uncor)_\w+|TLP Header):"), {"5.10", "6.1"}, "before \"efi/cper: "
-     "Print correctable AER information\" (2024) the AER registers print only for fatal severity; the "
-     "renderer follows the newer kernels"),
+     "driver (\"acpi/ghes: Process CXL Component Events\", v6.9); replay does not model the CXL hand-off"),
 ]
-
-
-# Section types a kernel series prints as "section type: unknown" with a hex dump (it predates
-# their printers): every difference in that event is explained by it. Seen under apeitool vm.
-CXL_PROTOCOL = "80b9efb4-52b5-4de3-a777-68784b771048"
-CXL_COMPONENT = ("601dcbb3-9c06-4eab-b8af-4e9bfb5c9624", "fbcd0a77-c260-417f-85a9-088b1621eba6",
-                 "fe927475-dd59-4339-a586-79bab113b774", "77cf9271-9c02-470b-9fe4-bc7b75f2da97",
-                 "40d26425-3396-4c4d-a5da-3d47263af425", "8dc44363-0c96-4710-b7bf-04bb99534c3f")
-UNDECODED = {
-    "5.10": ({CXL_PROTOCOL, *CXL_COMPONENT}, "5.10 has no CXL printers: it dumps the section as unknown"),
-    "6.1": ({CXL_PROTOCOL, *CXL_COMPONENT}, "6.1 has no CXL printers (the protocol error and component "
-                                              "event printers came later): it dumps the section as unknown"),
-}
-_UNKNOWN_SECTION = re.compile(r"section type: unknown, ([0-9a-f-]{36})")
 
 
 def relevant(line: str) -> bool:
@@ -109,13 +86,14 @@ def split_console(lines: List[str]) -> Dict:
     return out
 
 
-def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float = 0.0) -> Dict:
+def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float = 0.0,
+                kernel_version=None) -> Dict:
     """replay's log, split the same way: probe lines, then each event's lines including the polls
     that come due before the next event (in the guest they print while it waits), and after the
     last event the `settle` seconds the guest waits before it stops."""
     from ..replay import Simulation
     from ..replay.kernel import Panic
-    sim = Simulation(hest, kernel, arch, keep=100000)
+    sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version)
     log = sim.rec.log.items
 
     def texts(start):
@@ -146,10 +124,8 @@ def compare(real: Dict, model: Dict, n_events: int, series: Optional[str] = None
     differences, explained = [], []
     parts = [("boot", real["boot"], model["boot"])] + \
         [(k, real["events"].get(k, []), model["events"].get(k, [])) for k in range(n_events)]
-    undecoded, undecoded_why = UNDECODED.get(series, (set(), ""))
     for where, a, b in parts:
         na, nb = [normalise(x) for x in a], [normalise(x) for x in b]
-        dumped = {m.group(1) for x in na for m in [_UNKNOWN_SECTION.search(x)] if m} & undecoded
         for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, na, nb, autojunk=False).get_opcodes():
             if op == "equal":
                 continue
@@ -157,8 +133,6 @@ def compare(real: Dict, model: Dict, n_events: int, series: Optional[str] = None
                 for line in items:
                     why = next((w for s, rx, only, w in KNOWN_DIFFERENCES if s == side and rx.search(line)
                                 and (only is None or series in only)), None)
-                    if why is None and dumped:
-                        why = undecoded_why
                     entry = {"event": where, "only_in": side, "line": line}
                     if why:
                         explained.append(dict(entry, why=why))
@@ -209,8 +183,9 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
     }
     result["warnings"] = warnings_for(outcome.lines, real)
     if do_compare:
-        model = model_lines(hest, events, model_kernel, arch, settle)
-        result["model"] = {"kernel": model_kernel, "boot": model["boot"],
+        kv = model_version(k, outcome.lines)
+        model = model_lines(hest, events, model_kernel, arch, settle, kv)
+        result["model"] = {"kernel": model_kernel, "kernel_version": str(kv), "boot": model["boot"],
                            "events": [{"event": kk, "lines": model["events"].get(kk, [])} for kk in range(len(events))]}
         result.update(compare(real, model, len(events), k.series or _series_of(result["kernel"]["booted"])))
     return result
@@ -227,6 +202,18 @@ def warnings_for(lines: List[str], real: Dict) -> List[str]:
         out.append("the kernel printed nothing about the HEST: is it built with CONFIG_ACPI_APEI "
                    "(and GHES), or booted with hest_disable?")
     return out
+
+
+def model_version(k, lines: List[str]):
+    """The release the model's lines follow: the cached kernel's Debian version, else the package
+    version Debian's banner ends with ("... Debian 6.1.176-1 (2026-...)"), else the booted series."""
+    from ..kernel_versions import KernelVersion
+    candidates = [k.version] + [m.group(1) for line in lines[:50] if "Linux version" in line
+                                for m in [re.search(r"Debian (\d+\.\d+\.\d+)", line)] if m]
+    for text in candidates:
+        if text and re.match(r"\d+\.\d+\.\d+", text):
+            return KernelVersion(text)
+    return KernelVersion(_series_of(_booted_version(lines)) or "latest")
 
 
 def _series_of(version: Optional[str]) -> Optional[str]:

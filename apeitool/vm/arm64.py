@@ -136,7 +136,7 @@ def run(hest: dict, events: list, kernel, timeout: float = 180, console: Optiona
     from ..render.kernel import render_block
     from ..replay.records import plan as block_plan
     from ..validate.engine import enum_int
-    from . import _booted_version, compare, split_console
+    from . import _booted_version, compare, model_version, split_console
     from .kernels import busybox as fetch_busybox
     from .plan import complete
     hest = complete(hest)
@@ -200,6 +200,7 @@ def run(hest: dict, events: list, kernel, timeout: float = 180, console: Optiona
     # what ghes_probe prints, source by source in HEST order, for the records pending at boot; all
     # within one second, so ghes_print_estatus's ratelimits (2 per 5 s for corrected and for the
     # other severities, as replay models them) let the first two of each class through
+    version = model_version(kernel, lines)
     expected, seq, printed = [], 0, {}
     for _i, s in ghes:
         if s["source_id"] in pending and s.get("enabled", 1):
@@ -209,7 +210,7 @@ def run(hest: dict, events: list, kernel, timeout: float = 180, console: Optiona
             if printed[cls] > 2:
                 continue
             seq += 1
-            expected += render_block(block_plan(data).block, s["source_id"], seq, "arm64")
+            expected += render_block(block_plan(data).block, s["source_id"], seq, "arm64", version, data)
     kernel_lines = [l for l in real["boot"] if "[Hardware Error]" in l]
     series = kernel.series
     diffs = compare({"boot": kernel_lines, "events": {}}, {"boot": expected, "events": {}}, 0, series)

@@ -155,7 +155,7 @@ def _bert(bert_path, region_path, kernel, timeout, console) -> dict:
     outcome = boot(plan, k.path, "x86_64", None, [("bert.aml", bert.data)], timeout=timeout, console=console)
     real = vm.split_console(outcome.lines)
     kernel_lines = [l for l in real["boot"] if "BERT" in l or "[Hardware Error]" in l]
-    expected, _blocks = walk_region(region, length, "x86_64")
+    expected, _blocks = walk_region(region, length, "x86_64", vm.model_version(k, outcome.lines))
     diffs = vm.compare({"boot": kernel_lines, "events": {}}, {"boot": expected, "events": {}}, 0)
     return {"kernel": dict(k.as_dict(), booted=vm._booted_version(outcome.lines)), "status": outcome.status,
             "panicked": outcome.panicked, "seconds": round(outcome.seconds, 2), "boot": kernel_lines,

@@ -1,0 +1,117 @@
+"""Linux versions, and the one table of what changed between them in what apeitool imitates.
+
+`--kernel-version` (decode -f kernel, replay, validate, vm --compare) names a kernel; each renderer or
+model asks `version.has("key")` instead of testing version numbers itself. A change is in a kernel when
+the kernel is at or past the mainline release that first carried it, or is a stable release of a
+series at or past the point release that got it as a backport.
+
+The `seen` column says how each row was checked: "vm" rows were run on Debian's kernels under
+`apeitool vm` (the vm tests keep checking them); the rest are read from the kernel source.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+from .errors import InputError
+
+Version = Tuple[int, int, int]
+
+# the Debian builds the vm tests boot: a bare series ("6.1") means this release of it
+DEBIAN = {"5.10": (5, 10, 223), "6.1": (6, 1, 176), "6.12": (6, 12, 117), "7.2": (7, 2, 13)}
+LATEST = "7.2"
+NAMES = ("latest", *DEBIAN)
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    subject: str                  # the kernel commit's subject
+    first: Version                # first mainline release carrying it
+    effect: str                   # what a user sees, one line
+    stable: Dict[str, Version] = field(default_factory=dict)   # series -> first stable release with it
+    seen: str = "source"
+
+
+CHANGES = [
+    Change("mem_error_status_text", "efi/cper: add cper_mem_err_status_str to decode error description",
+           (5, 18, 0), "memory error_status decoded (\" error_status: Storage error in DRAM memory (0x...)\"); "
+           "before: \"error_status: 0x...\" at the section's indent", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("mem_location_compact", "efi/cper: reformat CPER memory error location to more readable",
+           (5, 18, 0), "memory location \"node:1 card:2 ...\"; before: \"node: 1 card: 2 ...\"",
+           seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("mem_location_ids", "EDAC/ghes: use cper functions to avoid code duplication",
+           (5, 18, 0), "target_id and chip_id end the location line; before, their text was written "
+           "past the returned length and cut off", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("aer_all_severities", "efi/cper: Print correctable AER information", (6, 16, 0),
+           "a PCIe section's AER registers print for every severity, with aer_cor_status/aer_cor_mask; "
+           "before: only when the section severity has bit 0 set (fatal or info), without the cor line",
+           stable={"6.12": (6, 12, 117)}, seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("cxl_protocol_printer", "efi/cper, cxl: Decode CXL Protocol Error Section", (6, 3, 0),
+           "CXL protocol error sections decoded; before: \"section type: unknown\" and a hex dump",
+           seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("cxl_event_names", "efi/cper: Print CXL component event names", (6, 8, 0),
+           "CXL general media / DRAM / memory module events print their name only; before: "
+           "\"section type: unknown\" and a hex dump", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("ia32_ctx_align", "efi/cper: Fix cper_ia_proc_ctx alignment", (6, 15, 0),
+           "IA32/X64 context structures are walked at 16-byte aligned sizes; before: back to back, so "
+           "padding reads as the next context", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("arm_ctx_align", "efi/cper: Fix cper_arm_ctx_info alignment", (6, 15, 0),
+           "ARM context structures are walked (and counted against the length) at 16-byte aligned sizes; "
+           "before: back to back", seen="vm: 6.12 (arm64)"),
+    Change("arm_type_bitmask", "efi/cper: Adjust infopfx size to accept an extra space / ARM error type "
+           "as a bit mask (UEFI 2.9A)", (6, 18, 0),
+           "ARM error-info type printed as a bit mask (\"error_type: 0x02: cache error\"); before: an "
+           "enumeration (\"error_type: 0, cache error\")", seen="source"),
+    Change("ghes_panic_message", "ACPI: APEI: GHES: Remove the ghes_panic_timeout override", (6, 14, 0),
+           "a fatal record panics with \"GHES: Fatal hardware error\"; before: \"Fatal hardware error!\"",
+           stable={"6.1": (6, 1, 176), "6.12": (6, 12, 117)}, seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("aer_recover_message", "PCI/AER: Use pci_dev for printing (\"no pci_dev for\")", (5, 16, 0),
+           "AER recovery without the device says \"AER: no pci_dev for 0000:03:02.1\"; before: "
+           "\"AER: AER recover: Can not find pci_dev for 0000:03:02:1\"", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+    Change("cxl_cper_length_check", "acpi/ghes: Process CXL Component Events", (6, 9, 0),
+           "ghes_do_proc checks CXL component event sections and warns \"[Firmware Warn]: CXL CPER Invalid "
+           "section length\" / \"invalid event\"", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+]
+_BY_KEY = {c.key: c for c in CHANGES}
+
+
+class KernelVersion:
+    """A kernel release: "latest", a series the project knows ("6.1": Debian's build of it), or
+    any "X.Y[.Z]" (a bare unknown series is its mainline release, no stable backports)."""
+
+    def __init__(self, text: Optional[str] = None):
+        text = (text or "latest").strip()
+        self.text = text
+        word = text.lower().lstrip("v")
+        if word == "latest":
+            word = LATEST
+        m = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~].*)?", word)
+        if not m:
+            raise InputError(f"not a kernel version: {text!r} (latest, {', '.join(DEBIAN)} or X.Y.Z)",
+                             field="--kernel-version")
+        series = f"{int(m.group(1))}.{int(m.group(2))}"
+        if m.group(3) is not None:
+            self.release: Version = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        else:
+            self.release = DEBIAN.get(series, (int(m.group(1)), int(m.group(2)), 0))
+        self.series = series
+
+    def has(self, key: str) -> bool:
+        change = _BY_KEY[key]
+        if self.release >= change.first:
+            return True
+        backport = change.stable.get(self.series)
+        return backport is not None and self.release >= backport
+
+    def __repr__(self) -> str:
+        return "KernelVersion(%s)" % ".".join(map(str, self.release))
+
+    def __str__(self) -> str:
+        return ".".join(map(str, self.release))
+
+
+def kernel_version(value) -> KernelVersion:
+    """A KernelVersion from None (latest), a string, or one already made."""
+    return value if isinstance(value, KernelVersion) else KernelVersion(value)
