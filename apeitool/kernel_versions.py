@@ -60,10 +60,11 @@ CHANGES = [
     Change("arm_ctx_align", "efi/cper: Fix cper_arm_ctx_info alignment", (6, 15, 0),
            "ARM context structures are walked (and counted against the length) at 16-byte aligned sizes; "
            "before: back to back", seen="vm: 6.12 (arm64)"),
-    Change("arm_type_bitmask", "efi/cper: Adjust infopfx size to accept an extra space / ARM error type "
-           "as a bit mask (UEFI 2.9A)", (6, 18, 0),
-           "ARM error-info type printed as a bit mask (\"error_type: 0x02: cache error\"); before: an "
-           "enumeration (\"error_type: 0, cache error\")", seen="source"),
+    Change("arm_type_bitmask", "efi/cper: align ARM CPER type with UEFI 2.9A/2.10 specs", (6, 18, 0),
+           "ARM error-info type printed as a bit mask (\"error_type: 0x02: cache error\", one operation and "
+           "level line per kind set); before: an enumeration (\"error_type: 0, cache error\"); ghes.c's "
+           "\"Unhandled processor error type\" warning and its cache-error test follow it",
+           stable={"6.1": (6, 1, 176), "6.12": (6, 12, 117)}, seen="vm: 6.12 (arm64); 6.1 from its stable review"),
     Change("ghes_panic_message", "ACPI: APEI: GHES: Remove the ghes_panic_timeout override", (6, 14, 0),
            "a fatal record panics with \"GHES: Fatal hardware error\"; before: \"Fatal hardware error!\"",
            stable={"6.1": (6, 1, 176), "6.12": (6, 12, 117)}, seen="vm: 5.10, 6.1, 6.12, 7.2"),

@@ -317,3 +317,101 @@ def test_timeout_kills_the_guest_and_leaves_no_qemu(tmp_path):
     assert proc.returncode == 2 and "did not finish (timeout)" in proc.stderr
     assert (tmp_path / "console.txt").read_text().strip()            # the console is kept
     assert guests() - before == set()
+
+
+# -- --kernel-version against each real kernel ------------------------------------------------------------
+
+def _ia32_raw(ctx_sizes, pad):
+    """An IA32/X64 section by hand: one cache check, contexts of the given register-array sizes,
+    padded to 16 bytes as UEFI says (pad) or back to back."""
+    import struct
+    import uuid
+    out = struct.pack("<QQ", (1 << 2) | (len(ctx_sizes) << 8) | 1, 0x12) + bytes(range(48))
+    out += uuid.UUID("a55701f5-e3ef-43de-ac72-249b573fad2c").bytes_le + struct.pack("<QQQQQQ", 1, 0x10001, 0, 0, 0, 0)
+    for i, n in enumerate(ctx_sizes):
+        ctx = struct.pack("<HHIQ", 2 if i == 0 else 0, n, 0, 0) + bytes((0x40 + 16 * i + j) & 0xFF for j in range(n))
+        out += ctx + (bytes(-len(ctx) % 16) if pad else b"")
+    return out
+
+
+def version_sensitive_events(spacing=2.6):
+    """Records whose lines differ between kernel releases (see kernel_versions.CHANGES)."""
+    mem = {"validation_bits": 0x3FFFFF, "error_status": 0x0400, "physical_address": 0x12345000,
+           "physical_address_mask": 0xFFFFFFFFFFFFF000, "node": 1, "card": 2, "module": 3, "bank": 0x0304,
+           "device": 5, "row": 6, "column": 7, "bit_position": 8, "requestor_id": 9, "responder_id": 10,
+           "target_id": 11, "memory_error_type": 2, "extended": 0xA5, "rank_number": 12, "card_handle": 13,
+           "module_handle": 14}
+    pcie = {"validation_bits": 0xFF, "port_type": 4, "version": {"minor": 1, "major": 3, "reserved": 0},
+            "command": 7, "status": 0x10, "reserved": 0,
+            "device_id": {"vendor_id": 0x8086, "device_id": 0x1234, "class_code": 0x060400, "function": 1,
+                          "device": 2, "segment": 0, "primary_bus": 3, "secondary_bus": 4, "slot": 0x28,
+                          "reserved": 0},
+            "serial_number": 0x1122334455667788, "bridge": {"secondary_status": 1, "control": 2},
+            "capability": bytes(60).hex(), "aer_info": bytes(range(96)).hex()}
+    info = apeitool.build({"form": "estatus", "blocks": [{
+        "block_status": {"correctable": False, "uncorrectable": True}, "error_severity": "recoverable",
+        "entries": [{"section_type": "pcie", "error_severity": "informational", "revision": 0x300, "body": pcie}]}]},
+        "estatus")
+    blocks = [_block("platform_memory", mem), _block("pcie", pcie, "corrected"), info,
+              _block("ia32x64", {"data": _ia32_raw([8, 24], False).hex()}, "corrected"),
+              _block("ia32x64", {"data": _ia32_raw([8, 24], True).hex()})]
+    return [Event(round(i * spacing, 3), "write", 1, data=b) for i, b in enumerate(blocks)]
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("series", SERIES)
+def test_version_sensitive_records_print_as_that_kernel_prints(series, tmp_path):
+    """The memory location and error_status formats, the AER register gate, and the IA32/X64 context
+    stride, on padded and unpadded contexts: the model follows the booted kernel's version."""
+    _kernel_or_skip(series)
+    from apeitool.kernel_versions import KernelVersion
+    from apeitool.vm import run
+    events = version_sensitive_events()
+    result = run({"sources": HEST["sources"][:1]}, events, series, do_compare=True, timeout=240,
+                 console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok", (tmp_path / "console.txt").read_text()[-3000:]
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    kv = KernelVersion(result["model"]["kernel_version"])
+    lines = [l for e in result["events"] for l in e["lines"]]
+    assert any(("node:1 card:2" if kv.has("mem_location_compact") else "node: 1 card: 2") in l for l in lines)
+    assert any("aer_cor_status" in l for l in lines) == kv.has("aer_all_severities")
+    sizes = [l.split(": ")[-1] for l in result["events"][4]["lines"] if "Register Array Size" in l]
+    assert sizes == (["0x0008", "0x0018"] if kv.has("ia32_ctx_align") else ["0x0008", "0x0000"])
+
+
+def _arm_raw(types, ctx_sizes, pad, vendor):
+    """An ARM processor section by hand: error infos of the given type bytes (flags, error info,
+    both addresses valid), contexts of the given sizes padded to 16 bytes or not, vendor bytes."""
+    import struct
+    infos = b"".join(struct.pack("<BBHBHBQQQ", 0, 32, 0x1F, t, 0, 1, 0x7 | 1 << 16 | 2 << 18 | 3 << 22, 0x1000, 0x2000)
+                     for t in types)
+    ctxs = b""
+    for i, n in enumerate(ctx_sizes):
+        ctx = struct.pack("<HHI", 0, 4 + i, n) + bytes((0x40 + 16 * i + j) & 0xFF for j in range(n))
+        ctxs += ctx + (bytes(-len(ctx) % 16) if pad else b"")
+    body = infos + ctxs + bytes(range(0x80, 0x80 + vendor))
+    return struct.pack("<IHHIB3xQQII", 0x7, len(types), len(ctx_sizes), 40 + len(body), 1, 0x81, 0x410FD0C0, 1,
+                       0x80000002) + body
+
+
+@pytest.mark.vm
+def test_arm64_arm_processor_records_print_as_that_kernel_prints(tmp_path):
+    """ARM processor sections on the arm64 kernel: the error type (an enumeration, or a bit mask
+    where "align ARM CPER type with UEFI 2.9A/2.10 specs" is in), the context stride on padded and
+    unpadded contexts, and the vendor bytes read from where the last context ended."""
+    _arm64_or_skip()
+    from apeitool.kernel_versions import KernelVersion
+    from apeitool.vm import run
+    raws = [_arm_raw([0, 1, 2, 3], [4, 20], False, 5), _arm_raw([2, 4, 0x1E, 0x0A], [4, 20], True, 3)]
+    hest = {"sources": [{"type": "GHES", "source_id": i, "error_status_address": {"address": 0x1000 + 8 * i},
+                         "error_status_block_length": 0x1000, "notify": {"type": "POLLED", "poll_interval": 1000}}
+                        for i in range(len(raws))]}
+    events = [Event(0.0, "write", i, data=_block("arm", {"data": r.hex()}, "corrected" if i else "recoverable"))
+              for i, r in enumerate(raws)]
+    result = run(hest, events, "6.12", "arm64", True, timeout=300, console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok", (tmp_path / "console.txt").read_text()[-3000:]
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    kv = KernelVersion(result["kernel"]["version"])
+    types = [l.split("error_type: ")[1] for l in result["boot"] if "error_type:" in l]
+    assert types[2] == ("0x02: cache error" if kv.has("arm_type_bitmask") else "2, bus error")
+    assert any("Vendor specific error info has 5 bytes:" in l for l in result["boot"])
