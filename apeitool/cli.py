@@ -624,9 +624,8 @@ class _ProgressReader(io.RawIOBase):
                                                           "OS use (raw, acpidump, or a YAML/JSON spec).")
 @click.option("--example", is_flag=True, help="Run the built-in scenario: QEMU's virt HEST and a burst of "
                                               "memory errors via SEA.")
-@click.option("--kernel", "kernel", type=click.Choice(["v5.1", "v5.0"]), default="v5.1", show_default=True,
-              help="v5.1: the generalised estatus queue (current kernels); v5.0: the old NMI-only queue "
-                   "(SEA handled in place, pool grown per NMI source).")
+@click.option("--kernel", "kernel", type=click.Choice(["v5.1", "v5.0"]), default=None, hidden=True,
+              help="Older spelling: v5.0 is --kernel-version 5.0, v5.1 the default.")
 @click.option("--arch", type=click.Choice(["arm64", "x86_64"]),
               help="Kernel architecture (default: what the HEST's notifications say, else arm64).")
 @kernel_version_option("The kernel log's record lines and messages")
@@ -665,8 +664,8 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, not
     Examples:
       apeitool replay --example
       apeitool replay --hest hest.aml events.jsonl
-      apeitool replay --hest hest.aml --kernel v5.0 events.jsonl
       apeitool replay --hest hest.aml --kernel-version 6.1 events.jsonl
+      apeitool replay --hest hest.aml --kernel-version 4.19 events.jsonl   # the old NMI-only queue
       apeitool replay --hest hest.aml --notify SEA --source 0 records.cper
       apeitool replay --hest hest.aml -f json capture.apeirpl | jq .summary
     """
@@ -697,7 +696,11 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, not
             events = _open_stream(stream, notify, source, interval, None)(stats)
         title_in = stream
     try:
-        result = replay(hest, events, kernel, arch, keep, stats, "" if example else title_in, kernel_version)
+        if kernel == "v5.0" and kernel_version is None:
+            from .kernel_versions import KernelVersion
+            kernel_version = KernelVersion("5.0")
+        result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
+                        kernel_version)
     except ValueError as e:
         raise InputError(str(e))
     finally:
@@ -712,7 +715,8 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, not
             color = output == "-" and sys.stdout.isatty()
         from .replay import default_arch
         arch_shown = arch or default_arch(hest)
-        report = text(result, f"replay of {title_in} (kernel {kernel}, {arch_shown})", color, not no_timeline)
+        shown = kernel_version.text if kernel_version is not None else "latest"
+        report = text(result, f"replay of {title_in} (kernel {shown}, {arch_shown})", color, not no_timeline)
     write(output, report)
     if stats is not None and stats.lossy:   # the report covers the events read; say that some were not
         _stream_problems(stats)

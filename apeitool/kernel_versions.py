@@ -75,6 +75,24 @@ CHANGES = [
            "ghes_do_proc checks CXL component event sections and warns \"[Firmware Warn]: CXL CPER Invalid "
            "section length\" / \"invalid event\"", seen="vm: 5.10, 6.1, 6.12, 7.2"),
 ]
+# what ghes.c does (replay's model), as opposed to what the printers print
+CHANGES += [
+    Change("estatus_queue", "ACPI / APEI: Generalise the estatus queue's notify code", (5, 1, 0),
+           "SEA and SDEI records go through the estatus queue like NMI ones, the pool is sized once from the "
+           "GHES count, GHESv2 is acked when the block is cleared; before: NMI-only queue, SEA handled in "
+           "place, pool grown per NMI source", seen="source"),
+    Change("mf_kick", "ACPI: APEI: Kick the memory_failure() queue for synchronous errors", (5, 8, 0),
+           "a synchronous (SEA) memory error's memory_failure() runs from a task_work before the task returns "
+           "to user space (still with flags 0: BUS_MCEERR_AO); before: whenever the queue's work runs",
+           seen="source"),
+    Change("sync_task_work", "ACPI: APEI: handle synchronous exceptions in task work to send correct SIGBUS si_code",
+           (6, 9, 0), "synchronous memory errors call memory_failure(pfn, MF_ACTION_REQUIRED) from task_work "
+           "(BUS_MCEERR_AR, \"Sending SIGBUS ... due to hardware memory corruption\"); the kick is gone",
+           seen="source"),
+    Change("sync_sigbus", "ACPI: APEI: send SIGBUS to current task if synchronous memory error not recovered",
+           (6, 9, 0), "a synchronous error that queued nothing prints \"synchronous unrecoverable error (SIGBUS)\" "
+           "and signals the task", seen="source"),
+]
 _BY_KEY = {c.key: c for c in CHANGES}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from click.testing import CliRunner
 
 import apeitool
@@ -563,3 +564,43 @@ def test_keep_caps_the_lists_but_not_the_counts():
         assert capped[key] == full[key][:5]
         assert capped["not_kept"][key] == len(full[key]) - 5
     assert "not_kept" not in full
+
+
+def test_v50_fatal_record_is_not_acked_before_the_panic():
+    """v5.0's __ghes_panic cleared block_status and panicked; the GHESv2 ack sat after ghes_proc's
+    "out:" and was never reached. From v5.1 __ghes_panic -> ghes_clear_estatus acks (SEA and NMI)."""
+    for notify, arch in ((SEA, "arm64"), (NMI, "x86_64")):
+        h = hest(ghes(0, notify))
+        events = [wn(0.0, 0, notify, mem_block(0x1000, "fatal"))]
+        old = replay(h, events, kernel="v5.0", arch=arch)
+        new = replay(h, events, arch=arch)
+        assert old["summary"]["panics"] == new["summary"]["panics"] == 1, notify
+        assert old["summary"]["acked"] == 0 and new["summary"]["acked"] == 1, notify
+
+
+@pytest.mark.parametrize("version, flags, signal, via, sigbus_line", [
+    ("5.4", "0", "BUS_MCEERR_AO", "queue", False),                                   # no kick yet
+    ("6.1", "0", "BUS_MCEERR_AO", "queue kicked before return to user", False),      # v5.8 kick
+    ("6.12", "MF_ACTION_REQUIRED", "BUS_MCEERR_AR", "task_work", True),              # v6.9 task_work
+])
+def test_synchronous_memory_error_per_kernel_era(version, flags, signal, via, sigbus_line):
+    """A recoverable memory error taken by SEA: queued (<5.8), queued and kicked by a task_work
+    before the return to user, still AO (5.8-6.8), memory_failure(MF_ACTION_REQUIRED) from
+    task_work (6.9+). Only 6.9+ prints the SIGBUS line for a synchronous error that queued nothing."""
+    h = hest(ghes(0, "SEA"))
+    r = replay(h, [wn(0.0, 0, SEA, mem_block(0x42000))], kernel_version=version)
+    mf = [a for a in r["actions"] if a["action"] == "memory_failure"]
+    assert len(mf) == 1 and (mf[0]["flags"], mf[0]["signal"], mf[0]["via"]) == (flags, signal, via)
+    lost = replay(h, [wn(0.0, 0, SEA, mem_block(0x1000, "corrected"))], kernel_version=version)
+    assert any("synchronous unrecoverable error (SIGBUS)" in x for x in lost["log"]) == sigbus_line
+
+
+def test_kernel_version_before_5_1_is_the_old_queue():
+    """--kernel-version 4.19 is the v5.0 model: SEA handled in place (no estatus pool), the NMI
+    path never acks a GHESv2, the panic says "Fatal hardware error!"."""
+    h = hest(ghes(0, "SCI"))
+    r = replay(h, [wn(0.0, 0, SCI, mem_block(0x1000, "fatal"))], kernel_version="4.19")
+    assert r["log"][-1].endswith("Kernel panic - not syncing: Fatal hardware error!")
+    assert r["summary"]["acked"] == 0
+    new = replay(h, [wn(0.0, 0, SCI, mem_block(0x1000, "fatal"))], kernel_version="6.1")
+    assert new["log"][-1].endswith("GHES: Fatal hardware error") and new["summary"]["acked"] == 1

@@ -1,9 +1,10 @@
 """The OS side of a replay: Linux's GHES handling, after drivers/acpi/apei/ghes.c and hest.c.
 
-Two kernels: "v5.1" is the generalised estatus queue (v5.1 structure, current behaviour:
-../shared/reference/linux-ghes-cper.md §§8-16) and "v5.0" the old NMI-only queue (§14.6: SEA
-handled in place, pool grown per NMI source, no read-ack on the NMI path, no action-required
-memory failure). Time is the stream's: events with one `at` happen in one instant, and the
+Kernel eras come from --kernel-version through apeitool.kernel_versions (one table with the
+printers'): from v5.1 the generalised estatus queue (../shared/reference/linux-ghes-cper.md §§8-16),
+before it the old NMI-only queue (§14.6: SEA handled in place, pool grown per NMI source, no
+read-ack on the NMI path); synchronous memory errors as each era handled them (queued, kicked
+before the return to user from v5.8, action-required task_work from v6.9). Time is the stream's: events with one `at` happen in one instant, and the
 deferred work of an instant (the irq_work that drains the estatus queue, the memory_failure
 workers) runs when time moves on. A SEA taken outside another notification runs the irq_work at
 once, as apei_claim_sea does when it returns to a context with interrupts enabled.
@@ -160,7 +161,7 @@ class Kernel:
         self.version, self.arch = version, arch
         # what the printed lines follow (--kernel-version); the v5.0 queue prints as 5.0 did
         self.kv = _kv(kernel_version if kernel_version is not None else "5.0" if version == "v5.0" else None)
-        self.new = version != "v5.0"
+        self.new = self.kv.has("estatus_queue")     # the v5.1 structure (see kernel_versions)
         self.seq = 0
         self.rl_corrected, self.rl_uncorrected = Ratelimit(), Ratelimit()
         self.warn_limits: Dict[str, Ratelimit] = {}
@@ -540,7 +541,7 @@ class Kernel:
                 else:
                     self.rec.action("vendor_notifier", source=reg.fw.sid, section=str(key), severity=sev)
                     self.pool.release(off, size)
-        if sync and not queued and self.new:
+        if sync and not queued and self.kv.has("sync_sigbus"):
             self.log(f"GHES GHES.{reg.fw.sid}: [Hardware Error]: GHES: {VICTIM}:{1000 + cpu}: synchronous "
                      f"unrecoverable error (SIGBUS)")
             self.rec.action("signal", source=reg.fw.sid, signal="SIGBUS", reason="synchronous error not handled",
@@ -555,12 +556,12 @@ class Kernel:
         if sec_sev == GHES_SEV_CORRECTED and flags.get("error_threshold_exceeded"):
             mf = MF_SOFT_OFFLINE
         if sev == GHES_SEV_RECOVERABLE and sec_sev == GHES_SEV_RECOVERABLE:
-            mf = MF_ACTION_REQUIRED if sync and self.new else 0
+            mf = MF_ACTION_REQUIRED if sync and self.kv.has("sync_task_work") else 0
         if mf is None:
             return False
-        return self._do_memory_failure(reg, body["physical_address"], mf, cpu)
+        return self._do_memory_failure(reg, body["physical_address"], mf, cpu, sync)
 
-    def _do_memory_failure(self, reg, pa: int, mf: int, cpu: int) -> bool:
+    def _do_memory_failure(self, reg, pa: int, mf: int, cpu: int, sync: bool = False) -> bool:
         pfn = pa >> 12
         if mf == MF_ACTION_REQUIRED:
             off = self.pool.alloc(TASK_WORK)
@@ -578,7 +579,9 @@ class Kernel:
             self.counts["memory_failure_overflow"] += 1
             self.log(f"Memory failure: buffer overflow when queuing memory failure at {pfn:#x}")
         else:
-            fifo.append((reg.fw.sid, pfn, mf))
+            # v5.8-v6.8: a synchronous error's queue is drained by a task_work before the return to user
+            kick = sync and self.kv.has("mf_kick") and not self.kv.has("sync_task_work")
+            fifo.append((reg.fw.sid, pfn, mf, kick))
             self.mf_waiting += 1
             self.counts["memory_failure_queued"] += 1
         return True
@@ -588,11 +591,12 @@ class Kernel:
         self.mf_waiting = 0
         for cpu, fifo in self.mf_fifo.items():
             while fifo:
-                sid, pfn, mf = fifo.popleft()
+                sid, pfn, mf, kick = fifo.popleft()
                 if mf == MF_SOFT_OFFLINE:
                     self.rec.action("soft_offline", source=sid, pfn=pfn, cpu=cpu)
                 else:
-                    self.rec.action("memory_failure", source=sid, pfn=pfn, flags="0", cpu=cpu, via="queue",
+                    self.rec.action("memory_failure", source=sid, pfn=pfn, flags="0", cpu=cpu,
+                                    via="queue kicked before return to user" if kick else "queue",
                                     signal="BUS_MCEERR_AO")
 
     def _aer(self, reg, body, severity: int, flags) -> None:
@@ -614,7 +618,7 @@ class Kernel:
         if sev != GHES_SEV_RECOVERABLE or sec_sev != GHES_SEV_RECOVERABLE:
             return False
         queued = False
-        mf = MF_ACTION_REQUIRED if sync else 0
+        mf = MF_ACTION_REQUIRED if sync and self.kv.has("sync_task_work") else 0
         names = ["cache error", "TLB error", "bus error", "micro-architectural error"]
         # "align ARM CPER type with UEFI 2.9A/2.10 specs": the type is a bit mask (bit 1 cache) there
         bitmask = self.kv.has("arm_type_bitmask")
@@ -623,7 +627,7 @@ class Kernel:
             vb = vb if isinstance(vb, int) else 0
             t = info.get("type", 0)
             if (t & 2 if bitmask else t == 0) and vb & 0x10:
-                queued = self._do_memory_failure(reg, info["physical_fault_address"], mf, cpu)
+                queued = self._do_memory_failure(reg, info["physical_fault_address"], mf, cpu, sync)
             elif bitmask:
                 kinds = "|".join(n for k, n in enumerate(names) if t >> (k + 1) & 1)
                 self.warn_ratelimited("arm", f"{FW_WARN}GHES: Unhandled processor error type 0x{t:02x}: {kinds}"
@@ -636,7 +640,9 @@ class Kernel:
     # -- fatal --------------------------------------------------------------------------------------------------
     def _panic(self, reg: Registered, data: bytes, paddr: int) -> None:
         self._print_lines(reg, data)          # KERN_EMERG: no ratelimit, no cache
-        self._clear(reg, paddr)
+        # v5.1+: __ghes_panic -> ghes_clear_estatus, which acks a GHESv2; v5.0's ghes_clear_estatus only
+        # cleared block_status (the ack sat after ghes_proc's "out:", never reached by the panic)
+        self._clear(reg, paddr, ack=self.new)
         self.counts["panics"] += 1
         msg = "GHES: Fatal hardware error" if self.kv.has("ghes_panic_message") else "Fatal hardware error!"
         self.log(f"Kernel panic - not syncing: {msg}")
