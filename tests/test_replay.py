@@ -604,3 +604,55 @@ def test_kernel_version_before_5_1_is_the_old_queue():
     assert r["summary"]["acked"] == 0
     new = replay(h, [wn(0.0, 0, SCI, mem_block(0x1000, "fatal"))], kernel_version="6.1")
     assert new["log"][-1].endswith("GHES: Fatal hardware error") and new["summary"]["acked"] == 1
+
+
+# -- shared registers are shared (ghes.c never checks overlap) ---------------------------------------------------
+
+def w(at, source, data):
+    return Event(at, "write", source, 0, None, data, False, f"w@{at}")
+
+
+def test_shared_status_register_is_one_block_read_under_the_notified_source():
+    """Two GHES naming one Error Status Address register read one block: a record written for
+    source 1 is printed (once) under Source Id 2, because an SCI runs the HED list and ghes_probe
+    added each source at its head (list_add_rcu), so source 2 reads and clears the block first."""
+    one, two = ghes(1, "SCI", v2=False), ghes(2, "SCI", v2=False)
+    two["error_status_address"] = gas(0x80000008)          # source 1's register
+    r = replay(hest(one, two), [w(0.0, 1, mem_block(0x5000)), n(1.0, SCI)])
+    assert r["layout"][0]["status_address_register"] == r["layout"][1]["status_address_register"] == 0x80000008
+    assert r["layout"][0]["block"] == r["layout"][1]["block"] and "FW.LAYOUT_RELOCATED" not in ids(r)
+    assert "FW.SHARED_STATUS_REGISTER" in ids(r)
+    heads = [x for x in r["log"] if "Hardware error from APEI" in x]
+    assert len(heads) == 1 and heads[0].endswith("Source: 2")
+    # the second writer finds the first record still pending in the one block
+    r = replay(hest(one, two), [w(0.0, 1, mem_block(0x5000)), w(0.5, 2, mem_block(0x6000))])
+    assert "FW.OVERWRITE_PENDING" in ids(r)
+
+
+def test_shared_read_ack_doorbell_acks_each_source_by_its_write_value():
+    """Ampere-style: two GHESv2 share one Read Ack register, Preserve 0, Write 1 and 2. Each OS ack
+    writes its own value; firmware tells the sources apart by it. Same values: ambiguous."""
+    a = ghes(1, "SCI", read_ack_preserve=0, read_ack_write=1)
+    b = ghes(2, "SCI", read_ack_preserve=0, read_ack_write=2)
+    b["read_ack_register"] = gas(0x80001008)               # a's register
+    events = [w(0.0, 1, mem_block(0x5000)), n(0.0, SCI, source=1), w(1.0, 2, mem_block(0x6000)),
+              n(1.0, SCI, source=2), w(2.0, 1, mem_block(0x7000)), n(2.0, SCI, source=1)]
+    r = replay(hest(a, b), events)
+    assert r["summary"]["acked"] == 3 and "FW.OVERWRITE_UNACKED" not in ids(r)
+    assert "FW.SHARED_ACK_AMBIGUOUS" not in ids(r)
+    b["read_ack_write"] = 1
+    assert "FW.SHARED_ACK_AMBIGUOUS" in ids(replay(hest(a, b), events))
+    # unacked: source 2 writes again before its first record was read
+    r = replay(hest(a, b), [w(0.0, 2, mem_block(0x6000)), n(0.0, SCI, source=1), w(1.0, 2, mem_block(0x6000))])
+    assert "FW.OVERWRITE_PENDING" in ids(r) or "FW.OVERWRITE_UNACKED" in ids(r)
+
+
+def test_overlapping_registers_are_memory_not_moved():
+    """A status register that overlaps another source's by half: writing one block address changes
+    what the other register reads; the OS then looks for the record at the wrong address."""
+    one, two = ghes(1, "SCI", v2=False), ghes(2, "SCI", v2=False)
+    one["error_status_address"] = gas(0x80000000)
+    two["error_status_address"] = gas(0x80000004)
+    r = replay(hest(one, two), [w(0.0, 1, mem_block(0x5000)), n(0.0, SCI, source=1)])
+    assert "FW.REGISTER_OVERLAP" in ids(r) and "FW.LAYOUT_RELOCATED" not in ids(r)
+    assert r["summary"]["records_read"] == 0 and "FW.PENDING_AT_END" in ids(r)

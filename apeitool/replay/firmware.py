@@ -62,23 +62,20 @@ class Firmware:
 
     # -- memory layout ------------------------------------------------------------------------------
     def _lay_out(self) -> List[dict]:
-        """Registers where the HEST puts them unless 0 or overlapping; blocks after everything."""
-        used = []
-
-        def free(addr, size):
-            return addr and all(addr + size <= a or addr >= a + n for a, n in used)
-
+        """Registers at the addresses the HEST names, shared or overlapping where it says so: ghes.c
+        never checks, so guest memory is simply memory (a status register two sources name is one
+        register pointing at one block; an ack register two sources name is written by both). Only
+        a register at address 0, which Linux refuses, is put elsewhere, so the firmware side has
+        somewhere to write. Blocks go after every address the HEST names."""
         top = max([s.status_gas["address"] for s in self.sources] +
                   [s.ack_gas["address"] for s in self.sources if s.ack_gas] + [0])
-        auto = (top // PAGE + 1) * PAGE + 0x10000   # past every address the HEST names
+        auto = (top // PAGE + 1) * PAGE + 0x10000
 
         def place(addr, size):
             nonlocal auto
-            if free(addr, size):
-                used.append((addr, size))
+            if addr:
                 return addr, False
             addr, auto = auto, auto + max(size, 8)
-            used.append((addr, size))
             return addr, True
 
         for s in self.sources:
@@ -91,13 +88,27 @@ class Firmware:
                 s.ack_reg, moved = place(s.ack_gas["address"], s.ack_size)
                 s.relocated |= moved
         auto = (auto // PAGE + 1) * PAGE
+        sharers: Dict[int, List[FwSource]] = {}
+        for s in self.sources:
+            sharers.setdefault(s.status_reg, []).append(s)
+        block_at: Dict[int, int] = {}
+        for reg, group in sharers.items():      # one block per status register, as long as its longest user
+            block_at[reg] = auto
+            size = max(g.block_length for g in group)
+            auto += (size + BLOCK_ALIGN - 1) // BLOCK_ALIGN * BLOCK_ALIGN or BLOCK_ALIGN
+        for s in self.sources:
+            s.block = block_at[s.status_reg]
+            self.mem.store_int(s.status_reg, s.status_size, s.block)
+        for s in self.sources:
+            if s.ack_gas is not None:   # the register starts "acknowledged", as QEMU's does
+                old = self.mem.read_int(s.ack_reg, s.ack_size)
+                self.mem.store_int(s.ack_reg, s.ack_size, old | s.write << s.ack_off)
+        self.ack_sharers = {}
+        for s in self.sources:
+            if s.ack_gas is not None:
+                self.ack_sharers.setdefault(s.ack_reg, []).append(s)
         out = []
         for s in self.sources:
-            s.block = auto
-            auto += (s.block_length + BLOCK_ALIGN - 1) // BLOCK_ALIGN * BLOCK_ALIGN or BLOCK_ALIGN
-            self.mem.store_int(s.status_reg, s.status_size, s.block)
-            if s.ack_gas is not None:   # the register starts "acknowledged", as QEMU's does
-                self.mem.store_int(s.ack_reg, s.ack_size, s.write << s.ack_off)
             item = {"source_id": s.sid, "status_address_register": s.status_reg, "block": s.block,
                     "block_length": s.block_length}
             if s.ack_gas is not None:
@@ -105,11 +116,55 @@ class Firmware:
             if s.relocated:
                 item["relocated"] = True
                 self.rec.violation("FW.LAYOUT_RELOCATED",
-                                   f"source {s.sid}: a register address is 0 or overlaps another source's; "
-                                   f"laid out at 0x{s.status_reg:X}" + (f"/0x{s.ack_reg:X}" if s.ack_gas else "")
-                                   + " (Linux refuses a register at address 0)", s.sid)
+                                   f"source {s.sid}: a register address is 0; laid out at 0x{s.status_reg:X}"
+                                   + (f"/0x{s.ack_reg:X}" if s.ack_gas else "")
+                                   + " for the firmware side (Linux refuses a register at address 0)", s.sid)
+            others = [g.sid for g in sharers[s.status_reg] if g is not s]
+            if others:
+                item["shares_status_register_with"] = others
             out.append(item)
+        self._layout_hazards(sharers)
         return out
+
+    def _layout_hazards(self, sharers: Dict[int, List[FwSource]]) -> None:
+        """What shared and overlapping registers do, said once per register."""
+        for reg, group in sharers.items():
+            if len(group) > 1:
+                ids = [g.sid for g in group]
+                self.rec.violation("FW.SHARED_STATUS_REGISTER",
+                                   f"sources {ids} share the Error Status Address register 0x{reg:X}: one "
+                                   f"status block; a notification on any of them reads (and clears) the "
+                                   f"record written for another and reports it under its own Source Id", ids[0])
+        regs = [(s.status_reg, s.status_size, s, "Error Status Address") for s in self.sources] + \
+               [(s.ack_reg, s.ack_size, s, "Read Ack") for s in self.sources if s.ack_gas is not None]
+        seen = set()
+        for i, (a, n, s, what) in enumerate(regs):
+            for b, m, t, what2 in regs[i + 1:]:
+                if (a, n) == (b, m) and what == what2:
+                    continue                      # the same register: sharing, said above / below
+                if a < b + m and b < a + n and (s.sid, t.sid, what, what2) not in seen:
+                    seen.add((s.sid, t.sid, what, what2))
+                    self.rec.violation("FW.REGISTER_OVERLAP",
+                                       f"source {s.sid}'s {what} register 0x{a:X} ({n} bytes) overlaps source "
+                                       f"{t.sid}'s {what2} register 0x{b:X} ({m} bytes): a write to one "
+                                       f"changes what the other reads", s.sid)
+        for s in self.sources:
+            if self.mem.read_int(s.status_reg, s.status_size) != s.block:
+                self.rec.violation("FW.REGISTER_OVERLAP",
+                                   f"source {s.sid}: its Error Status Address register reads "
+                                   f"0x{self.mem.read_int(s.status_reg, s.status_size):X}, not its block "
+                                   f"0x{s.block:X}, once every register is written: the OS looks there", s.sid)
+        for reg, group in self.ack_sharers.items():
+            if len(group) < 2:
+                continue
+            for i, s in enumerate(group):
+                clash = [t.sid for t in group[i + 1:] if (s.write << s.ack_off) & (t.write << t.ack_off)
+                         or s.write == t.write]
+                if clash:
+                    self.rec.violation("FW.SHARED_ACK_AMBIGUOUS",
+                                       f"sources {[s.sid] + clash} share the Read Ack register 0x{reg:X} and "
+                                       f"their Read Ack Write values share bits: firmware cannot tell whose "
+                                       f"record was read", s.sid)
 
     def _watch(self, addr: int, size: int) -> None:
         """OS writes: an acknowledgement of a GHESv2 record."""
@@ -117,7 +172,12 @@ class Firmware:
             return
         for s in self.acking:
             if addr < s.ack_reg + s.ack_size and s.ack_reg < addr + size:
-                s.acked = True
+                if len(self.ack_sharers.get(s.ack_reg, ())) > 1 and s.write:
+                    # a shared doorbell: a source is acked when its own Write value is in the register
+                    mask = s.write << s.ack_off
+                    s.acked = s.acked or self.mem.read_int(s.ack_reg, s.ack_size) & mask == mask
+                else:
+                    s.acked = True
 
     # -- firmware actions -----------------------------------------------------------------------------
     def pending(self, s: FwSource) -> bool:
