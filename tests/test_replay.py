@@ -656,3 +656,15 @@ def test_overlapping_registers_are_memory_not_moved():
     r = replay(hest(one, two), [w(0.0, 1, mem_block(0x5000)), n(0.0, SCI, source=1)])
     assert "FW.REGISTER_OVERLAP" in ids(r) and "FW.LAYOUT_RELOCATED" not in ids(r)
     assert r["summary"]["records_read"] == 0 and "FW.PENDING_AT_END" in ids(r)
+
+
+def test_sdei_event_reaches_only_its_source():
+    """ghes_sdei_register: each SDEI GHES registers its own event (notify.vector) with itself as the
+    handler's argument, so an event reads one source; a notification naming none reaches nothing."""
+    h = hest(ghes(1, "SDEI", notify={"vector": 3}), ghes(2, "SDEI", notify={"vector": 4}))
+    events = [w(0.0, 1, mem_block(0x1000)), w(0.0, 2, mem_block(0x2000)), n(0.5, SDEI), n(1.0, SDEI, source=2)]
+    r = replay(h, events)
+    assert "FW.SDEI_NO_EVENT" in ids(r)
+    heads = [x for x in r["log"] if "Hardware error from APEI" in x]
+    assert len(heads) == 1 and heads[0].endswith("Source: 2")
+    assert r["summary"]["records_read"] == 1 and "FW.PENDING_AT_END" in ids(r)     # source 1 never read

@@ -305,7 +305,8 @@ def test_timeout_kills_the_guest_and_leaves_no_qemu(tmp_path):
     import subprocess
     _kernel_or_skip(SERIES[-1])
     (tmp_path / "h.aml").write_bytes(apeitool.build(HEST, "hest"))
-    (tmp_path / "ev.jsonl").write_text('{"at": 0, "event": "tick"}\n')
+    # the stream lasts 60 s of guest time, so a 5 s limit always cuts the run, however fast the boot
+    (tmp_path / "ev.jsonl").write_text('{"at": 0, "event": "tick"}\n{"at": 60, "event": "tick"}\n')
 
     def guests():   # QEMU runs with its files in a private apeitool-vm-* folder
         return set(subprocess.run(["pgrep", "-f", "qemu-system.*apeitool-vm-"], capture_output=True,

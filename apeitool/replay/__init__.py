@@ -118,6 +118,11 @@ class Simulation:
         regs = self.covered.get(key)
         if regs is None:             # the registered lists never change after probe
             regs = self.covered[key] = k.covered(n, ev.source)
+        if not regs and n == SDEI and ev.source is None:
+            rec.violation("FW.SDEI_NO_EVENT", f"SDEI notification on cpu {ev.cpu} names no source: each SDEI "
+                          f"GHES registers its own event number (notify.vector) and its handler reads only that "
+                          f"source; give the event's source")
+            return
         if not regs:
             rec.violation("FW.NOTIFY_NO_HANDLER", f"{notify_name(n)} notification on cpu {ev.cpu}: no GHES is "
                           f"registered for it on this kernel ({k.version}, {self.arch}): nothing is read")

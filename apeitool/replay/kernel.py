@@ -655,6 +655,8 @@ class Kernel:
         if notify in (EXTERNAL, SDEI, POLLED) and source is not None:
             reg = self.sources.get(source)
             return [reg] if reg is not None and reg.notify == notify else []
+        if notify == SDEI:   # each source registered its own event: an event reaches only its source
+            return []
         if notify == POLLED:
             return list(self.lists.get(POLLED, []))
         if notify in HED:   # one HED notification runs every source on the HED list
