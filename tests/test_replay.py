@@ -668,3 +668,20 @@ def test_sdei_event_reaches_only_its_source():
     heads = [x for x in r["log"] if "Hardware error from APEI" in x]
     assert len(heads) == 1 and heads[0].endswith("Source: 2")
     assert r["summary"]["records_read"] == 1 and "FW.PENDING_AT_END" in ids(r)     # source 1 never read
+
+
+def test_v50_nmi_pool_is_page_chunks_a_record_over_a_page_is_dropped_unseen():
+    """v4.19/v5.0 ghes_estatus_pool_expand added the pool a page at a time and a gen_pool allocation
+    cannot span chunks: a 5000-byte record on the NMI path is dropped by __process_error without a
+    word, its block cleared and not acked. v5.1's single range holds it."""
+    spec = memory_error_spec(0x1000, "recoverable", True)
+    spec["blocks"][0]["raw_data"] = "00" * 5000
+    big = apeitool.build(spec, "estatus")
+    h = hest(ghes(0, "NMI", v2=False, block=0x4000, records_to_preallocate=4))
+    old = replay(h, [wn(0.0, 0, NMI, big)], kernel_version="5.0", arch="x86_64")
+    assert old["summary"]["dropped_pool"] == 1 and old["summary"]["printed"] == 0
+    assert not any("[Hardware Error]" in x for x in old["log"]) and "FW.RECORD_OVER_PAGE" in ids(old)
+    small = replay(h, [wn(0.0, 0, NMI, mem_block(0x1000))], kernel_version="5.0", arch="x86_64")
+    assert small["summary"]["printed"] == 1
+    new = replay(h, [wn(0.0, 0, NMI, big)], arch="x86_64")
+    assert new["summary"]["dropped_pool"] == 0 and new["summary"]["printed"] == 1

@@ -199,8 +199,9 @@ class Firmware:
                                                      f"{s.block_length}-byte status block: cut to the block", sid)
             data = data[:s.block_length]
         if len(data) > PAGE:
-            self.rec.violation("FW.RECORD_OVER_PAGE", f"source {sid}: {len(data)}-byte record spans pages "
-                                                      f"(kernels before v5.1 mapped one page)", sid)
+            self.rec.violation("FW.RECORD_OVER_PAGE", f"source {sid}: {len(data)}-byte record is longer than a "
+                                                      f"page (before v5.1 the NMI estatus pool was page-sized "
+                                                      f"chunks: the NMI path drops such a record unseen)", sid)
         if len(data) >= 4 and not int.from_bytes(data[:4], "little"):
             self.rec.violation("FW.BLOCK_STATUS_ZERO", f"source {sid}: record written with block_status 0: "
                                                        f"the OS will not see it", sid)

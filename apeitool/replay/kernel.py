@@ -59,16 +59,24 @@ def page_align(n: int) -> int:
 class Pool:
     """gen_pool with first-fit allocation in 8-byte units (GHES_ESTATUS_POOL_MIN_ALLOC_ORDER 3)."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, chunk: int = 0):
         self.size = 0
+        self.chunk_units = chunk // 8     # >0: added in chunks an allocation cannot span
         self.free: List[List[int]] = []   # sorted [start, units]
         self.grow(size)
 
     def grow(self, size: int) -> None:
         units = size // 8
-        if units:
-            self.free.append([self.size // 8, units])
-            self.size += units * 8
+        step = self.chunk_units or units
+        while units > 0:
+            n = min(step, units)
+            self.free.append([self.size // 8, n])
+            self.size += n * 8
+            units -= n
+
+    def _joins(self, at: int) -> bool:
+        """Free ranges meeting at unit `at` merge unless a chunk boundary lies there."""
+        return not self.chunk_units or at % self.chunk_units != 0
 
     def alloc(self, nbytes: int) -> Optional[int]:
         need = (nbytes + 7) // 8
@@ -88,10 +96,10 @@ class Pool:
         while i < len(free) and free[i][0] < start:
             i += 1
         free.insert(i, [start, units])
-        if i + 1 < len(free) and free[i][0] + free[i][1] == free[i + 1][0]:   # merge right
-            free[i][1] += free.pop(i + 1)[1]
-        if i > 0 and free[i - 1][0] + free[i - 1][1] == free[i][0]:           # merge left
-            free[i - 1][1] += free.pop(i)[1]
+        if i + 1 < len(free) and free[i][0] + free[i][1] == free[i + 1][0] and self._joins(free[i + 1][0]):
+            free[i][1] += free.pop(i + 1)[1]                                    # merge right
+        if i > 0 and free[i - 1][0] + free[i - 1][1] == free[i][0] and self._joins(free[i][0]):
+            free[i - 1][1] += free.pop(i)[1]                                    # merge left
 
     @property
     def available(self) -> int:
@@ -286,7 +294,9 @@ class Kernel:
             prealloc = min(min(reg.fw.block_length, ESTATUS_MAX_SIZE) * max(s.get("records_to_preallocate", 1), 1),
                            PREALLOC_MAX)
             size += page_align(prealloc)
-        self.pool = Pool(size)
+        # ghes_estatus_pool_expand (v4.19/v5.0) gen_pool_add()ed the pool page by page: an allocation
+        # cannot span two pages, so a record of more than a page (less the node header) never fits
+        self.pool = Pool(size, chunk=PAGE)
 
     # -- reading, checking, clearing ------------------------------------------------------------------
     def _peek(self, reg: Registered):
@@ -436,9 +446,11 @@ class Kernel:
                 self.counts["throttled"] += 1
             else:
                 off = self.pool.alloc(NODE_HDR + len(data))
-                if off is None:
+                if off is None:   # __process_error fails silently: nothing printed, block cleared, no ack
                     self.counts["dropped_pool"] += 1
-                    self.rec.event(f"source {reg.fw.sid}: estatus pool exhausted: record dropped")
+                    why = (f"{NODE_HDR + len(data)} bytes do not fit one of the pool's pages"
+                           if NODE_HDR + len(data) > PAGE else "estatus pool exhausted")
+                    self.rec.event(f"source {reg.fw.sid}: {why}: record dropped")
                 else:
                     self.llist.append(Node(reg, data, off, NODE_HDR + len(data), cpu, False))
                     self.counts["queued"] += 1
