@@ -449,3 +449,97 @@ def test_arm_section_length_past_2_31_is_negative_and_too_small():
     text = _kernel_text(arm)
     assert f"section length: {0x90000000 - (1 << 32)}\n" in text and "section length is too small" in text
     assert "vendor" not in text.lower()
+
+
+# -- the printers walk bytes as the kernel's do (per kernel version) --------------------------------------
+
+def _ia32_raw(ctx_sizes, pad):
+    import struct
+    import uuid
+    out = struct.pack("<QQ", (1 << 2) | (len(ctx_sizes) << 8) | 1, 0x12) + bytes(48)
+    out += uuid.UUID("a55701f5-e3ef-43de-ac72-249b573fad2c").bytes_le + struct.pack("<QQQQQQ", 1, 0x10001, 0, 0, 0, 0)
+    for i, n in enumerate(ctx_sizes):
+        ctx = struct.pack("<HHIQ", 2, n, 0, 0) + bytes([0x40 + i]) * n
+        out += ctx + (bytes(-len(ctx) % 16) if pad else b"")
+    return out
+
+
+def _doc_lines(block, arch, version, warnings=None):
+    doc, _ = decode_document(build_block(block))
+    return kernel.document(doc, arch, 0, version, warnings.append if warnings is not None else None).splitlines()
+
+
+def test_ia32_contexts_at_each_versions_stride():
+    """UEFI pads IA32/X64 contexts to 16 bytes. "Fix cper_ia_proc_ctx alignment" (7.2 has it)
+    walks them so; 6.12 walks back to back and reads the padding as the next context."""
+    padded = _block("ia32x64", {"data": _ia32_raw([8, 24], True).hex()})
+    sizes = {v: [l.split(": ")[-1] for l in _doc_lines(padded, "x86_64", v) if "Register Array Size" in l]
+             for v in ("6.12", "7.2")}
+    assert sizes == {"6.12": ["0x0008", "0x0000"], "7.2": ["0x0008", "0x0018"]}
+    unpadded = _block("ia32x64", {"data": _ia32_raw([8, 24], False).hex()})
+    sizes = [l.split(": ")[-1] for l in _doc_lines(unpadded, "x86_64", "6.12") if "Register Array Size" in l]
+    assert sizes == ["0x0008", "0x0018"]
+
+
+def test_arm_vendor_bytes_come_from_after_the_contexts_even_into_the_next_entry():
+    """cper_print_proc_arm dumps `len` vendor bytes from where the last context ended; a
+    section_length larger than the entry makes it read the next entry's header."""
+    import struct
+    info = struct.pack("<BBHBHBQQQ", 0, 32, 0, 2, 0, 0, 0, 0, 0)
+    ctx = struct.pack("<HHI", 0, 4, 8) + bytes(range(8))
+    body = info + ctx + b"\xAA\xBB"
+    arm = struct.pack("<IHHIB3xQQII", 0, 1, 1, 40 + len(body) + 16, 0, 0, 0x410FD0C0, 0, 0) + body
+    block = {"error_severity": "corrected", "entries": [
+        {"section_type": "arm", "error_severity": "corrected", "body": {"data": arm.hex()}},
+        {"section_type": "platform_memory", "error_severity": "corrected", "body": {"physical_address": 0x1000}}]}
+    lines = _doc_lines(block, "arm64", "6.12")
+    at = lines.index("{1}[Hardware Error]:   Vendor specific error info has 18 bytes:")
+    # AA BB, then the next generic data entry: the memory section's GUID, little-endian groups of 4
+    import uuid
+    nxt = b"\xAA\xBB" + uuid.UUID("a5bc1114-6f64-4ede-b863-3e83ed7c83b1").bytes_le
+    words = " ".join(nxt[i:i + 4][::-1].hex() for i in range(0, 16, 4))
+    assert lines[at + 1] == "{1}[Hardware Error]:    00000000: " + words + "  " + \
+        "".join(chr(c) if 0x20 <= c < 0x7F else "." for c in nxt[:16])
+    # a 2-byte last row falls back to 1-byte groups; the ASCII column is then at 16*2 + 16 + 1
+    assert lines[at + 2] == "{1}[Hardware Error]:    00000010: " + nxt[16:18].hex(" ").ljust(49) + \
+        "".join(chr(c) if 0x20 <= c < 0x7F else "." for c in nxt[16:18])
+
+
+def test_short_cxl_error_log_reads_the_whole_ras_capability():
+    """cper_print_prot_err reads the 88-byte RAS capability after the DVSEC whatever
+    err_len says: a 4-byte log prints the next entry's bytes in the later registers."""
+    from apeitool.gen import section_body
+    import random
+    body = section_body("cxl_protocol", random.Random(3))
+    body.update(validation_bits=1 << 6, dvsec_length=0, dvsec="", error_log_length=4, error_log="11223344")
+    block = {"error_severity": "corrected", "entries": [
+        {"section_type": "cxl_protocol", "error_severity": "corrected", "body": body},
+        {"section_type": "platform_memory", "error_severity": "corrected", "body": {"physical_address": 0x1000}}]}
+    lines = _doc_lines(block, "arm64", "latest")
+    assert "{1}[Hardware Error]:    cxl_ras_uncor_status: 0x44332211" in lines
+    # bytes 4..8 of the log are the next entry's first four: the memory section GUID a5bc1114
+    assert "{1}[Hardware Error]:    cxl_ras_uncor_mask: 0xa5bc1114" in lines
+
+
+def test_a_read_past_the_record_stops_the_dump_and_is_warned():
+    """An IA32/X64 context whose size runs past the end of the status block: the kernel dumps
+    unrelated memory; apeitool stops at the last known byte and says so."""
+    raw = bytearray(_ia32_raw([8], False))
+    raw[64 + 64 + 2:64 + 64 + 4] = (0x400).to_bytes(2, "little")      # array size 1024, 8 present
+    warnings = []
+    lines = _doc_lines(_block("ia32x64", {"data": raw.hex()}), "x86_64", "latest", warnings)
+    assert "{1}[Hardware Error]:    Register Array Size: 0x0400" in lines
+    assert warnings and "past the end of the record" in warnings[0]
+    assert not any("00000010:" in l for l in lines)
+
+
+def test_versions_of_the_memory_location_and_aer_gate():
+    lines = {v: _doc_lines(_block("platform_memory", {"node": 1, "card": 2, "target_id": 5,
+                                                      "validation_bits": 0x8 | 0x10 | 0x2000}), "arm64", v)
+             for v in ("5.10", "6.1")}
+    assert lines["5.10"][-1].endswith("node: 1 card: 2 ")             # target_id lost, space after colon
+    assert lines["6.1"][-1].endswith("node:1 card:2 target_id:0x0000000000000005 ")
+    pcie = {"validation_bits": 0x80, "aer_info": bytes(range(96)).hex()}
+    for version, sev, expect in (("6.1", "corrected", 0), ("6.1", "informational", 3), ("6.12", "corrected", 4)):
+        got = [l for l in _doc_lines(_block("pcie", pcie, sev), "arm64", version) if "aer_" in l or "TLP" in l]
+        assert len(got) == expect, (version, sev, got)
