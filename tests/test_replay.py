@@ -685,3 +685,30 @@ def test_v50_nmi_pool_is_page_chunks_a_record_over_a_page_is_dropped_unseen():
     assert small["summary"]["printed"] == 1
     new = replay(h, [wn(0.0, 0, NMI, big)], arch="x86_64")
     assert new["summary"]["dropped_pool"] == 0 and new["summary"]["printed"] == 1
+
+
+def test_record_over_the_kernels_64k_buffer_is_rejected():
+    """ghes_new cuts Error Status Block Length to GHES_ESTATUS_MAX_SIZE (64 KiB, with its warning);
+    a 70,000-byte record in a 100,000-byte block then fails the length check."""
+    spec = memory_error_spec(0x1000, "recoverable", True)
+    spec["blocks"][0]["raw_data"] = "00" * 70000
+    big = apeitool.build(spec, "estatus")
+    h = hest(ghes(0, "SCI", v2=False, block=100000))
+    r = replay(h, [wn(0.0, 0, SCI, big)])
+    log = "\n".join(r["log"])
+    assert "Error status block length is too long: 100000" in log
+    assert "[Firmware Warn]: GHES: Invalid error status block length!" in log
+    assert r["summary"]["printed"] == 0 and "FW.RECORD_OVER_KERNEL_BUFFER" in ids(r)
+
+
+def test_v50_says_failed_to_read_for_every_failed_check():
+    """v5.0's ghes_read_estatus had one message ("Failed to read error status block!") for the
+    length, header and body checks alike; v5.1 split them."""
+    h = hest(ghes(0, "SCI", v2=False, block=0x100))
+    big = mem_block(0x1000)
+    long_block = bytearray(big)
+    long_block[12:16] = (0x200).to_bytes(4, "little")          # data_length past the 256-byte block
+    old = replay(h, [wn(0.0, 0, SCI, bytes(long_block))], kernel_version="5.0")
+    new = replay(h, [wn(0.0, 0, SCI, bytes(long_block))])
+    assert any(x.endswith("[Firmware Warn]: GHES: Failed to read error status block!") for x in old["log"])
+    assert any(x.endswith("[Firmware Warn]: GHES: Invalid error status block length!") for x in new["log"])

@@ -10,6 +10,7 @@ from .memory import PAGE, PhysMem, access_bytes
 from .records import estatus_ok
 
 BLOCK_ALIGN = 8
+ESTATUS_MAX = 65536   # GHES_ESTATUS_MAX_SIZE: the kernel's per-source buffer
 
 
 @dataclass
@@ -198,6 +199,11 @@ class Firmware:
             self.rec.violation("FW.RECORD_TOO_LONG", f"source {sid}: {len(data)}-byte record in a "
                                                      f"{s.block_length}-byte status block: cut to the block", sid)
             data = data[:s.block_length]
+        if len(data) > ESTATUS_MAX:
+            self.rec.violation("FW.RECORD_OVER_KERNEL_BUFFER", f"source {sid}: {len(data)}-byte record: Linux "
+                                                                f"reads at most {ESTATUS_MAX} bytes of a status "
+                                                                f"block (GHES_ESTATUS_MAX_SIZE) and rejects it as "
+                                                                f"\"Invalid error status block length!\"", sid)
         if len(data) > PAGE:
             self.rec.violation("FW.RECORD_OVER_PAGE", f"source {sid}: {len(data)}-byte record is longer than a "
                                                       f"page (before v5.1 the NMI estatus pool was page-sized "

@@ -311,17 +311,18 @@ class Kernel:
 
     def _check_header(self, reg: Registered, hdr) -> int:
         n = estatus_len(hdr)
-        if n < 20:
-            self.warn_ratelimited("trunc", f"{FW_WARN}GHES: Truncated error status block!")
-            return -5
-        if n > reg.fw.block_length:
-            self.warn_ratelimited("len", f"{FW_WARN}GHES: Invalid error status block length!")
-            return -5
+        # ghes_new cut error_block_length to GHES_ESTATUS_MAX_SIZE: that is the buffer checked against
+        limit = min(reg.fw.block_length, ESTATUS_MAX_SIZE)
         _bs, roff, rlen, dlen, _sev = hdr
-        if dlen and dlen < 64 or rlen and roff < 20 + dlen:
-            self.warn_ratelimited("hdr", f"{FW_WARN}GHES: Invalid CPER header!")
-            return -5
-        return 0
+        why = ("trunc", "Truncated error status block!") if n < 20 else \
+            ("len", "Invalid error status block length!") if n > limit else \
+            ("hdr", "Invalid CPER header!") if dlen and dlen < 64 or rlen and roff < 20 + dlen else None
+        if why is None:
+            return 0
+        if not self.new:   # v5.0's ghes_read_estatus had one message for every failed check
+            why = ("read", "Failed to read error status block!")
+        self.warn_ratelimited(why[0], f"{FW_WARN}GHES: {why[1]}")
+        return -5
 
     def _read(self, paddr: int, n: int) -> Optional[bytes]:
         data = self.mem.read(paddr, n)
@@ -429,7 +430,7 @@ class Kernel:
         for reg in regs:
             rc, hdr, paddr = self._peek(reg)
             data = None
-            if rc == 0 and estatus_len(hdr) >= 20 and estatus_len(hdr) <= reg.fw.block_length:
+            if rc == 0 and 20 <= estatus_len(hdr) <= min(reg.fw.block_length, ESTATUS_MAX_SIZE):
                 data = self.mem.read(paddr, estatus_len(hdr))
                 if not estatus_ok(data):
                     data = None
