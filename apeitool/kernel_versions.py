@@ -81,6 +81,11 @@ CHANGES += [
            "SEA and SDEI records go through the estatus queue like NMI ones, the pool is sized once from the "
            "GHES count, GHESv2 is acked when the block is cleared; before: NMI-only queue, SEA handled in "
            "place, pool grown per NMI source", seen="source"),
+    Change("sea_claim_user_only", "arm64: acpi: Make apei_claim_sea() synchronise with APEI's irq work",
+           (5, 8, 0), "do_sea tries apei_claim_sea only for aborts from user mode and returns when it claims "
+           "one; a SEA in kernel context is not claimed and the kernel dies; before: the claim result was "
+           "ignored (records processed, then the fault table's signal, or die in kernel context)",
+           seen="source (reference sheet; the release is approximate)"),
     Change("mf_kick", "ACPI: APEI: Kick the memory_failure() queue for synchronous errors", (5, 8, 0),
            "a synchronous (SEA) memory error's memory_failure() runs from a task_work before the task returns "
            "to user space (still with flags 0: BUS_MCEERR_AO); before: whenever the queue's work runs",

@@ -379,7 +379,8 @@ def test_kernels_differ_on_sea_and_nmi():
     sea = hest(ghes(0, "SEA"))
     a, b = _differs(sea, [wn(0.0, 0, SEA, mem_block(0x1000))], "arm64")
     assert a["summary"]["queued"] == 1 and b["summary"]["queued"] == 0            # SEA queued vs in place
-    assert a["actions"][0]["signal"] == "BUS_MCEERR_AR" and b["actions"][0]["signal"] == "BUS_MCEERR_AO"
+    mf = [[x["signal"] for x in r["actions"] if x["action"] == "memory_failure"] for r in (a, b)]
+    assert mf == [["BUS_MCEERR_AR"], ["BUS_MCEERR_AO"]]
     nmi = hest(ghes(0, "NMI", v2=True))
     a, b = _differs(nmi, [wn(0.0, 0, NMI, mem_block(0x1000))], "x86_64")
     assert a["summary"]["acked"] == 1 and b["summary"]["acked"] == 0               # no ack on the old NMI path
@@ -712,3 +713,38 @@ def test_v50_says_failed_to_read_for_every_failed_check():
     new = replay(h, [wn(0.0, 0, SCI, bytes(long_block))])
     assert any(x.endswith("[Firmware Warn]: GHES: Failed to read error status block!") for x in old["log"])
     assert any(x.endswith("[Firmware Warn]: GHES: Invalid error status block length!") for x in new["log"])
+
+
+def test_sea_context_kernel_user_guest_per_era():
+    """do_sea (v5.8 on) tries apei_claim_sea only for user-mode aborts: a SEA in kernel context is
+    not claimed, the record stays, the kernel dies. Before, the claim result was ignored: the record
+    was processed, then the fault table's signal (user) or die (kernel). KVM's apei_claim_sea(NULL)
+    for a guest's SEA is processed like a user one; nothing claimed injects an abort into the guest."""
+    h = hest(ghes(0, "SEA"))
+    rec = mem_block(0x42000)
+    kernel_ctx = Event(0.0, "write_notify", 0, 0, SEA, rec, False, "k", -1, "kernel")
+    new = replay(h, [kernel_ctx])
+    assert new["stopped"].startswith("die") and new["summary"]["records_read"] == 0
+    assert "FW.PENDING_AT_END" not in ids(new)          # the machine stopped: nothing runs at the end
+    old = replay(h, [kernel_ctx], kernel_version="5.4")
+    assert old["stopped"].startswith("die") and old["summary"]["records_read"] == 1
+    user_old = replay(h, [wn(0.0, 0, SEA, rec)], kernel_version="5.4")
+    assert "signal" in [x["action"] for x in user_old["actions"]]
+    user_new = replay(h, [wn(0.0, 0, SEA, rec)])
+    assert "signal" not in [x["action"] for x in user_new["actions"]]
+    guest = replay(h, [Event(0.0, "write_notify", 0, 0, SEA, rec, False, "g", -1, "guest")])
+    assert guest["summary"]["records_read"] == 1 and not guest.get("stopped")
+    nothing = replay(h, [Event(0.0, "notify", None, 0, SEA, None, False, "g", -1, "guest")])
+    assert [x["action"] for x in nothing["actions"]] == ["inject_guest_abort"]
+
+
+def test_context_survives_jsonl_and_packed_streams():
+    from apeitool.replay.stream import event_json, parse_event
+    ev = parse_event({"at": 1.0, "event": "notify", "type": "SEA", "context": "kernel"}, "t")
+    assert ev.context == "kernel" and event_json(ev)["context"] == "kernel"
+    buf = io.BytesIO()
+    pack_events([ev, Event(2.0, "notify", None, 0, SEA, None, True, "", -1, "guest")], buf)
+    got = list(read_packed(io.BytesIO(buf.getvalue()), "t", StreamStats()))
+    assert [(e.context, e.nested) for e in got] == [("kernel", False), ("guest", True)]
+    with pytest.raises(apeitool.errors.InputError, match="context"):
+        parse_event({"at": 1.0, "event": "notify", "type": "SEA", "context": "irq"}, "t")

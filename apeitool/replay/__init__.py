@@ -155,7 +155,7 @@ class Simulation:
                     rec.violation("FW.NMI_NESTING", f"NMI-like notification nested {len(stack) + 1} deep on cpu "
                                   f"{ev.cpu}: the kernel has {NESTING_MAX} such contexts")
                 stack.append(cls)
-        k.notify(n, ev.cpu, ev.source, ev.nested, regs)
+        k.notify(n, ev.cpu, ev.source, ev.nested, regs, ev.context)
 
     def finish(self, stats: Optional[StreamStats] = None) -> dict:
         if not self.kernel.stopped:

@@ -676,24 +676,42 @@ class Kernel:
             return list(self.lists.get(HED_LIST, []))
         return list(self.lists.get(notify, []))
 
-    def notify(self, notify: int, cpu: int, source: Optional[int], nested: bool, regs=None) -> None:
-        """A notification on `cpu`; `regs` are the sources it covers when the caller knows them."""
+    def notify(self, notify: int, cpu: int, source: Optional[int], nested: bool, regs=None,
+               context: str = "user") -> None:
+        """A notification on `cpu`; `regs` are the sources it covers when the caller knows them.
+        `context` is what a SEA interrupted: a user task, kernel code, or a KVM guest."""
+        if notify == SEA and context == "kernel" and self.kv.has("sea_claim_user_only"):
+            self._sea_not_claimed(cpu)           # do_sea tries apei_claim_sea only for user-mode aborts
         if regs is None:
             regs = self.covered(notify, source)
         if not regs:
             if notify == NMI and self.arch == "x86_64":
                 self.unknown_nmi(cpu)
+            elif notify == SEA and context == "guest":
+                self.rec.action("inject_guest_abort", cpu=cpu, reason="apei_claim_sea(NULL) claimed nothing: "
+                                                                     "KVM injects an abort into the guest")
             return
         if notify == SEA:
             if self.new:
-                self.spool(regs, cpu, sync=True)
+                claimed = self.spool(regs, cpu, sync=True) == 0
                 if self.irq_work_pending and not nested:
                     self.run_irq_work()      # apei_claim_sea: back to an IRQs-enabled context
                 elif self.irq_work_pending:
                     self.warn_ratelimited("claim", "APEI work queued but not completed")
+                    claimed = False          # -EINPROGRESS: do_sea treats it as not claimed
             else:
+                claimed = True
                 for reg in regs:
                     self.ghes_proc(reg, cpu)
+            if not self.kv.has("sea_claim_user_only"):
+                # before v5.8 do_sea ignored the claim: the fault table's signal (user) or die (kernel)
+                if context == "kernel":
+                    self._sea_not_claimed(cpu)
+                elif context == "user":
+                    self.rec.action("signal", cpu=cpu, signal="SIGBUS",
+                                    reason="do_sea sent the fault table's signal whatever APEI claimed")
+            elif not claimed and context == "guest":
+                self.rec.action("inject_guest_abort", cpu=cpu, reason="apei_claim_sea(NULL) did not claim it")
         elif notify == NMI:
             claimed = self.spool(regs, cpu, sync=False) if self.new else self.old_nmi(regs, cpu)
             if claimed != 0:
@@ -705,6 +723,14 @@ class Kernel:
         else:
             for reg in regs:
                 self.ghes_proc(reg, cpu)
+
+    def _sea_not_claimed(self, cpu: int) -> None:
+        """A SEA in kernel context: arm64_notify_die -> die(); the machine does not go on."""
+        self.counts["panics"] += 1
+        why = "synchronous external abort taken in kernel context: not claimed by APEI (arm64_notify_die)"
+        self.rec.action("die", cpu=cpu, reason=why)
+        self.stopped = f"die: {why}"
+        raise Panic(why)
 
     def unknown_nmi(self, cpu: int) -> None:
         """ghes_notify_nmi found nothing and returned NMI_DONE; no other handler claims QEMU's

@@ -7,7 +7,8 @@ Packed format: the 8-byte file magic b"APEIRPL\\x01", then frames of
     magic b"\\xA5\\x5A" | kind u8 | notify u8 | cpu u16 | source u16 | seq u32 | time_ns u64 | length u32
     | payload (length bytes) | CRC-32 u32 of everything before it in the frame
 kinds: 1 write, 2 notify, 3 tick, 4 write + notify, 5 end (payload: u32 frame count); bit 7 of kind
-marks a nested notification. notify 0xFF and source 0xFFFF mean "none". Frames are numbered from 0;
+marks a nested notification, bits 6:5 the context a synchronous notification (SEA/SEI) interrupted
+(0 user, 1 kernel, 2 guest). notify 0xFF and source 0xFFFF mean "none". Frames are numbered from 0;
 a corrupted frame is skipped by scanning for the next frame whose CRC holds, and the numbering says
 how many were lost, so processed + rejected = total.
 """
@@ -32,6 +33,8 @@ KINDS = {"write": 1, "notify": 2, "tick": 3, "write_notify": 4, "end": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 END, WRITE, WRITE_NOTIFY = KINDS["end"], KINDS["write"], KINDS["write_notify"]
 NESTED = 0x80
+CONTEXTS = ("user", "kernel", "guest")    # what a SEA/SEI interrupted (kind bits 6:5 in packed frames)
+CONTEXT_SHIFT = 5
 NO_NOTIFY, NO_SOURCE = 0xFF, 0xFFFF
 
 
@@ -46,6 +49,7 @@ class Event:
     nested: bool = False
     where: str = ""               # "line 3" / "frame 17": for messages
     frame: int = -1               # packed streams: the frame number (where is made from it on demand)
+    context: str = "user"         # SEA/SEI: user task, kernel code, or a KVM guest (apei_claim_sea(NULL))
 
     def place(self, label: str = "") -> str:
         return self.where or (f"{label}: frame {self.frame}" if self.frame >= 0 else "")
@@ -96,7 +100,7 @@ def notify_name(n: Optional[int]) -> str:
 
 # -- JSON Lines -------------------------------------------------------------------------------------
 
-_EVENT_KEYS = {"at", "event", "source", "cpu", "type", "notify", "estatus", "hex", "nested"}
+_EVENT_KEYS = {"at", "event", "source", "cpu", "type", "notify", "estatus", "hex", "nested", "context"}
 
 
 def _estatus_bytes(obj, where: str) -> bytes:
@@ -125,6 +129,10 @@ def parse_event(obj, where: str) -> Event:
         if v is not None and (not isinstance(v, int) or not 0 <= v < 0xFFFF):
             raise InputError(f"{where}: '{name}' must be an integer 0..65534")
     ev = Event(float(at), kind, source, cpu, nested=bool(obj.get("nested")), where=where)
+    context = obj.get("context", "user")
+    if context not in CONTEXTS:
+        raise InputError(f"{where}: context: {context!r} is not one of {', '.join(CONTEXTS)}")
+    ev.context = context
     if kind == "write":
         if source is None:
             raise InputError(f"{where}: a write needs 'source'")
@@ -205,6 +213,8 @@ def event_json(ev: Event) -> dict:
         out["hex"] = ev.data.hex()
     if ev.nested:
         out["nested"] = True
+    if ev.context != "user":
+        out["context"] = ev.context
     return out
 
 
@@ -221,7 +231,7 @@ def pack_frame(ev: Event, seq: int, crc=None) -> bytes:
     if len(payload) > MAX_PAYLOAD:
         raise InputError(f"{ev.where or f'event {seq}'}: a write of {len(payload)} bytes is larger than a "
                          f"packed frame carries ({MAX_PAYLOAD} bytes; no status block comes near it)")
-    kind = KINDS[ev.kind] | (NESTED if ev.nested else 0)
+    kind = KINDS[ev.kind] | (NESTED if ev.nested else 0) | CONTEXTS.index(ev.context) << CONTEXT_SHIFT
     head = FRAME.pack(FRAME_MAGIC, kind, NO_NOTIFY if ev.notify is None else ev.notify, ev.cpu,
                       NO_SOURCE if ev.source is None else ev.source, seq, int(round(ev.at * 1e9)), len(payload))
     body = head + payload
@@ -317,7 +327,7 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
             pos = nxt
             continue
         pos = end
-        kind_code = kind & 0x7F
+        kind_code = kind & 0x1F
         if kind_code == END:
             end_total = int.from_bytes(buf[pos - 8:pos - 4], "little")
             lost(end_total, "lost (corrupted or missing)")
@@ -351,8 +361,14 @@ def read_packed(f, label: str, stats: StreamStats, chunk: int = 1 << 20) -> Iter
         payload = bytes(view(buf)[pos - 4 - length:pos - 4]) if kind_code == WRITE or kind_code == WRITE_NOTIFY \
             else None
         bad_since = None
+        context = kind >> CONTEXT_SHIFT & 3
+        if context >= len(CONTEXTS):
+            stats.rejected += 1
+            stats.note(f"{label}: frame {seq}: unknown context {context}")
+            continue
         yield Event(t_ns / 1e9, name, None if source == NO_SOURCE else source, cpu,
-                    None if notify == NO_NOTIFY else notify, payload, bool(kind & NESTED), "", seq)
+                    None if notify == NO_NOTIFY else notify, payload, bool(kind & NESTED), "", seq,
+                    CONTEXTS[context])
     if end_total is None:
         stats.note(f"{label}: no end frame: the stream is cut short", always=True)
         stats.damaged = True
