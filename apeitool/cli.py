@@ -629,6 +629,11 @@ class _ProgressReader(io.RawIOBase):
 @click.option("--arch", type=click.Choice(["arm64", "x86_64"]),
               help="Kernel architecture (default: what the HEST's notifications say, else arm64).")
 @kernel_version_option("The kernel log's record lines and messages")
+@click.option("--ram", "ram", multiple=True, metavar="START-END",
+              help="The machine's RAM, one range per option (hex or decimal byte addresses, END exclusive): "
+                   "memory errors elsewhere are refused as pfn_valid() refuses them. Default: an 8 GiB "
+                   "machine (x86_64: 0-0xC0000000 and 0x100000000-0x240000000; arm64: QEMU virt's "
+                   "0x40000000-0x240000000).")
 @click.option("--notify", metavar="TYPE", help="Bare CPER STREAM: the notification each record arrives with "
                                                "(SEA, NMI, SCI, GPIO, SDEI, EXTERNAL, POLLED...).")
 @click.option("--source", type=int, metavar="N", help="Bare CPER STREAM: the Source Id records are written to.")
@@ -642,8 +647,8 @@ class _ProgressReader(io.RawIOBase):
 @click.option("--no-timeline", is_flag=True, help="Leave the timeline out of the text report.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
 @click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
-def replay_command(stream, hest_path, example, kernel, arch, kernel_version, notify, source, interval, fmt, keep,
-                   no_timeline, output, color):
+def replay_command(stream, hest_path, example, kernel, arch, kernel_version, ram, notify, source, interval, fmt,
+                   keep, no_timeline, output, color):
     """Replay firmware error events through a model of Linux's GHES handling.
 
     The firmware side writes each record into its source's error status block
@@ -666,6 +671,7 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, not
       apeitool replay --hest hest.aml events.jsonl
       apeitool replay --hest hest.aml --kernel-version 6.1 events.jsonl
       apeitool replay --hest hest.aml --kernel-version 4.19 events.jsonl   # the old NMI-only queue
+      apeitool replay --hest hest.aml --ram 0x40000000-0x80000000 events.jsonl   # a 1 GiB arm64 machine
       apeitool replay --hest hest.aml --notify SEA --source 0 records.cper
       apeitool replay --hest hest.aml -f json capture.apeirpl | jq .summary
     """
@@ -700,7 +706,7 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, not
             from .kernel_versions import KernelVersion
             kernel_version = KernelVersion("5.0")
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
-                        kernel_version)
+                        kernel_version, _ram_ranges(ram))
     except ValueError as e:
         raise InputError(str(e))
     finally:
@@ -721,6 +727,24 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, not
     if stats is not None and stats.lossy:   # the report covers the events read; say that some were not
         _stream_problems(stats)
         sys.exit(1)
+
+
+def _ram_ranges(texts):
+    """--ram START-END options as [(start, end)], None when none are given."""
+    if not texts:
+        return None
+    out = []
+    for text in texts:
+        parts = text.split("-")
+        try:
+            start, end = (int(p.strip(), 0) for p in parts) if len(parts) == 2 else (None, None)
+        except ValueError:
+            start = end = None
+        if start is None or not 0 <= start < end:
+            raise click.BadParameter(f"{text!r}: give START-END byte addresses, START below END "
+                                     f"(e.g. 0x40000000-0x80000000)", param_hint="--ram")
+        out.append((start, end))
+    return out
 
 
 def _load_hest(path: str) -> dict:

@@ -86,6 +86,10 @@ CHANGES += [
            "one; a SEA in kernel context is not claimed and the kernel dies; before: the claim result was "
            "ignored (records processed, then the fault table's signal, or die in kernel context)",
            seen="source (reference sheet; the release is approximate)"),
+    Change("mf_any_pfn", "mm: Change ghes code to allow poison of non-struct pfn", (7, 0, 0),
+           "ghes_do_memory_failure hands any PFN to memory_failure(); before: a PFN that is not pfn_valid() "
+           "is refused with \"[Firmware Warn]: GHES: Invalid address in generic error data\" (the release "
+           "is approximate: 6.12.117 still refuses, 7.2.13 does not)", seen="vm: 5.10, 6.1, 6.12, 7.2"),
     Change("mf_kick", "ACPI: APEI: Kick the memory_failure() queue for synchronous errors", (5, 8, 0),
            "a synchronous (SEA) memory error's memory_failure() runs from a task_work before the task returns "
            "to user space (still with flags 0: BUS_MCEERR_AO); before: whenever the queue's work runs",

@@ -416,3 +416,22 @@ def test_arm64_arm_processor_records_print_as_that_kernel_prints(tmp_path):
     types = [l.split("error_type: ")[1] for l in result["boot"] if "error_type:" in l]
     assert types[2] == ("0x02: cache error" if kv.has("arm_type_bitmask") else "2, bus error")
     assert any("Vendor specific error info has 5 bytes:" in l for l in result["boot"])
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("series", SERIES)
+def test_memory_error_outside_ram_as_that_kernel_handles_it(series, tmp_path):
+    """A recoverable memory error beyond the guest's RAM: refused by pfn_valid() with "Invalid
+    address in generic error data" until "allow poison of non-struct pfn", handed to
+    memory_failure() after; one inside RAM reaches memory_failure() on every kernel."""
+    _kernel_or_skip(series)
+    from apeitool.kernel_versions import KernelVersion
+    from apeitool.vm import run
+    events = [Event(0.0, "write", 1, data=_block("platform_memory", {"physical_address": 0x400000000})),
+              Event(2.6, "write", 1, data=_block("platform_memory", {"physical_address": 0x2000000}))]
+    result = run({"sources": HEST["sources"][:1]}, events, series, do_compare=True, timeout=200,
+                 console=str(tmp_path / "console.txt"))
+    assert result["status"] == "ok", (tmp_path / "console.txt").read_text()[-3000:]
+    assert result["differences"] == [], json.dumps(result["differences"], indent=1)
+    refused = any("Invalid address in generic error data: 0x400000000" in l for l in result["events"][0]["lines"])
+    assert refused == (not KernelVersion(result["model"]["kernel_version"]).has("mf_any_pfn"))

@@ -32,14 +32,14 @@ def default_arch(hest: dict) -> str:
 
 class Simulation:
     def __init__(self, hest: dict, kernel: str = "v5.1", arch: Optional[str] = None, keep: int = 10000,
-                 kernel_version=None):
+                 kernel_version=None, ram=None):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
         self.rec = Recorder(keep)
         self.mem = PhysMem()
         self.fw = Firmware(hest, self.mem, self.rec)
         self.arch = arch or default_arch(hest)
-        self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch, kernel_version)
+        self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch, kernel_version, ram)
         self.covered = {}
         self.polled = self.kernel.lists.get(POLLED, [])
 
@@ -167,10 +167,10 @@ class Simulation:
 
 def replay(hest: dict, events: Iterable[Event], kernel: str = "v5.1", arch: Optional[str] = None,
            keep: int = 10000, stats: Optional[StreamStats] = None, label: str = "",
-           kernel_version=None) -> dict:
+           kernel_version=None, ram=None) -> dict:
     """Run `events` against the HEST model; returns the result document (see Recorder.result).
     `label` names the stream in the places of packed-stream events ("s.apeirpl: frame 17")."""
-    sim = Simulation(hest, kernel, arch, keep, kernel_version)
+    sim = Simulation(hest, kernel, arch, keep, kernel_version, ram)
     sim.rec.label = label
     try:
         for ev in events:

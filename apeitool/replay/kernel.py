@@ -23,6 +23,9 @@ from .records import estatus_ok, plan
 
 GHES_SEV_NO, GHES_SEV_CORRECTED, GHES_SEV_RECOVERABLE, GHES_SEV_PANIC = 0, 1, 2, 3
 ESTATUS_MAX_SIZE = 65536
+# RAM when the user gives none: an 8 GiB machine (x86: 3 GiB below the PCI hole, the rest from 4 GiB;
+# arm64: QEMU virt's RAM from 1 GiB)
+DEFAULT_RAM = {"x86_64": [(0, 0xC0000000), (0x100000000, 0x240000000)], "arm64": [(0x40000000, 0x240000000)]}
 PREALLOC_MAX = 65536
 CACHE_AVG_SIZE, CACHES_SIZE, CACHE_ALLOCED_MAX = 512, 4, 6
 CACHE_MAX_NS = 10_000_000_000
@@ -162,7 +165,7 @@ class Panic(Exception):
 
 class Kernel:
     def __init__(self, hest: dict, fw: Firmware, mem: PhysMem, rec, version: str = "v5.1",
-                 arch: str = "arm64", kernel_version=None):
+                 arch: str = "arm64", kernel_version=None, ram=None):
         from ..kernel_versions import kernel_version as _kv
         self.hest, self.fw, self.mem, self.rec = hest, fw, mem, rec
         self.counts = rec.counts          # the summary counters, bumped in place on the hot paths
@@ -170,6 +173,8 @@ class Kernel:
         # what the printed lines follow (--kernel-version); the v5.0 queue prints as 5.0 did
         self.kv = _kv(kernel_version if kernel_version is not None else "5.0" if version == "v5.0" else None)
         self.new = self.kv.has("estatus_queue")     # the v5.1 structure (see kernel_versions)
+        # the machine's RAM as (start, end) byte ranges: what pfn_valid() says yes to
+        self.ram = list(ram) if ram is not None else DEFAULT_RAM[arch]
         self.seq = 0
         self.rl_corrected, self.rl_uncorrected = Ratelimit(), Ratelimit()
         self.warn_limits: Dict[str, Ratelimit] = {}
@@ -576,6 +581,9 @@ class Kernel:
 
     def _do_memory_failure(self, reg, pa: int, mf: int, cpu: int, sync: bool = False) -> bool:
         pfn = pa >> 12
+        if not self.kv.has("mf_any_pfn") and not any(lo >> 12 <= pfn < hi >> 12 for lo, hi in self.ram):
+            self.warn_ratelimited("pfn", f"{FW_WARN}GHES: Invalid address in generic error data: {pa:#x}")
+            return False
         if mf == MF_ACTION_REQUIRED:
             off = self.pool.alloc(TASK_WORK)
             if off is None:

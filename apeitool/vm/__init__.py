@@ -35,9 +35,9 @@ DROPPED = [
 KNOWN_DIFFERENCES = [
     ("kernel", re.compile(r"^mce: \[Hardware Error\]"), None, "x86: ghes.c hands memory errors to the MCE "
      "log (apei_mce_report_mem_error), which prints its own lines; not modelled"),
-    ("kernel", re.compile(r"^Memory failure: 0x[0-9a-f]+: (recovery action for|memory outside kernel control)"),
-     None, "memory_failure()'s own outcome (free buddy page, memory outside kernel control, ...): the "
-     "model stops at queueing memory_failure"),
+    ("kernel", re.compile(r"^Memory failure: 0x[0-9a-f]+: (?!Sending SIGBUS)"),
+     None, "memory_failure()'s own outcome (free buddy page, reserved kernel page, unhandlable page, "
+     "memory outside kernel control, ...): the model stops at handing the PFN to memory_failure"),
     ("kernel", re.compile(r"^AER: (no pci_dev for|AER recover: Can not find pci_dev for|[0-9a-f:.]+: no pci_dev "
                           r"found)"), None, "the guest has no such PCI device: AER recovery finds none (the "
      "wording is the PCI core's and changed twice)"),
@@ -87,13 +87,13 @@ def split_console(lines: List[str]) -> Dict:
 
 
 def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float = 0.0,
-                kernel_version=None) -> Dict:
+                kernel_version=None, ram=None) -> Dict:
     """replay's log, split the same way: probe lines, then each event's lines including the polls
     that come due before the next event (in the guest they print while it waits), and after the
     last event the `settle` seconds the guest waits before it stops."""
     from ..replay import Simulation
     from ..replay.kernel import Panic
-    sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version)
+    sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version, ram=ram)
     log = sim.rec.log.items
 
     def texts(start):
@@ -184,7 +184,7 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
     result["warnings"] = warnings_for(outcome.lines, real)
     if do_compare:
         kv = model_version(k, outcome.lines)
-        model = model_lines(hest, events, model_kernel, arch, settle, kv)
+        model = model_lines(hest, events, model_kernel, arch, settle, kv, [(0, plan.ram)])
         result["model"] = {"kernel": model_kernel, "kernel_version": str(kv), "boot": model["boot"],
                            "events": [{"event": kk, "lines": model["events"].get(kk, [])} for kk in range(len(events))]}
         result.update(compare(real, model, len(events), k.series or _series_of(result["kernel"]["booted"])))
