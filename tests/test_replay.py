@@ -781,3 +781,18 @@ def test_ram_option_on_the_command_line(tmp_path):
     assert refused["summary"]["memory_failure_queued"] == 0 and given["summary"]["memory_failure_queued"] == 1
     bad = runner.invoke(main, args + ["--ram", "0x2000-0x1000"])
     assert bad.exit_code == 2 and "--ram" in bad.output
+
+
+def test_ghes_assist_helper_is_never_read_and_said_so():
+    """hest.c skips a GHES whose Related Source Id names a machine-check source with GHES_ASSIST
+    set ("GHES_ASSIST is not supported"): its records stay unread, which replay says once."""
+    mce = {"type": "IA32_MCE", "source_id": 7, "flags": {"firmware_first": False, "ghes_assist": True},
+           "enabled": 1, "records_to_preallocate": 1, "max_sections_per_record": 1,
+           "global_capability_data": 0, "global_control_data": 0, "banks": []}
+    helper = ghes(1, "POLLED", v2=False, related_source_id=7, notify={"poll_interval": 100})
+    r = replay(hest(mce, helper), [w(0.0, 1, mem_block(0x1000)), w(0.5, 1, mem_block(0x1000)),
+                                   Event(1.0, "tick")], arch="x86_64")
+    assert ids(r).count("FW.ASSIST_SOURCE") == 1 and r["summary"]["records_read"] == 0
+    mce["flags"]["ghes_assist"] = False          # no longer a helper: an ordinary polled GHES
+    r = replay(hest(mce, helper), [w(0.0, 1, mem_block(0x1000)), Event(1.0, "tick")], arch="x86_64")
+    assert "FW.ASSIST_SOURCE" not in ids(r) and r["summary"]["records_read"] == 1

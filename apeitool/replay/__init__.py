@@ -83,6 +83,12 @@ class Simulation:
             src = self.fw.write(ev.source, ev.data)
             if kind == "write_notify" and src is not None and src.notify != ev.notify:
                 self._check_route(ev, src)
+            mc = self.kernel.assist_skipped.get(ev.source)
+            if src is not None and mc is not None and not self.kernel.assist_noted.get(ev.source):
+                self.kernel.assist_noted[ev.source] = True
+                rec.violation("FW.ASSIST_SOURCE", f"source {ev.source} is a GHES_ASSIST helper of machine-check "
+                              f"source {mc}: Linux skips it (GHES_ASSIST is not supported) and never reads "
+                              f"its block; the machine-check bank reports the error", ev.source)
         if kind == "notify" or kind == "write_notify":
             self.notify(ev)
         if self.kernel.rcu_pending:

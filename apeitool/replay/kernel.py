@@ -187,6 +187,8 @@ class Kernel:
         self.mf_waiting = 0                 # entries in all the fifos: the workers have work
         self.lists: Dict[int, List[Registered]] = {}
         self.sources: Dict[int, Registered] = {}   # by source id
+        self.assist_skipped: Dict[int, int] = {}    # GHES_ASSIST helper source id -> its MC source
+        self.assist_noted: Dict[int, bool] = {}
         self.instant_sync_cpus: set = set()
         self.nesting: Dict[int, List[str]] = {}
         self.pool = Pool(0)
@@ -218,8 +220,12 @@ class Kernel:
             self.log(view.failure)
             self.log("HEST: Table parsing failed: no GHES registered")
             return
-        walked = [(view.index[k], s) for k, t, s, skipped in hest_walk(view.sources, len(view.sources), self._type)
+        entries = list(hest_walk(view.sources, len(view.sources), self._type))
+        walked = [(view.index[k], s) for k, t, s, skipped in entries
                   if t in GHES_TYPES and not skipped and view.index[k] is not None]
+        # GHES_ASSIST helpers: apei_hest_parse skips them ("GHES_ASSIST is not supported"), nothing reads them
+        self.assist_skipped = {s["source_id"]: s.get("related_source_id") for _k, t, s, skipped in entries
+                               if skipped}
         seen = set()
         for i, s in walked:
             if s.get("enabled", 1) and s["source_id"] in seen:
