@@ -27,7 +27,7 @@ NAMES = ("latest", *DEBIAN)
 @dataclass(frozen=True)
 class Change:
     key: str
-    subject: str                  # the kernel commit's subject
+    subject: str                  # the kernel commit's subject ("" where it is not identified)
     first: Version                # first mainline release carrying it
     effect: str                   # what a user sees, one line
     stable: Dict[str, Version] = field(default_factory=dict)   # series -> first stable release with it
@@ -51,13 +51,13 @@ CHANGES = [
     Change("cxl_protocol_printer", "efi/cper, cxl: Decode CXL Protocol Error Section", (6, 3, 0),
            "CXL protocol error sections decoded; before: \"section type: unknown\" and a hex dump",
            seen="vm: 5.10, 6.1, 6.12, 7.2"),
-    Change("cxl_event_names", "efi/cper: Print CXL component event names", (6, 8, 0),
+    Change("cxl_event_names", "cxl/cper: Fix errant CPER prints for CXL events", (6, 8, 0),
            "CXL general media / DRAM / memory module events print their name only; before: "
            "\"section type: unknown\" and a hex dump", seen="vm: 5.10, 6.1, 6.12, 7.2"),
-    Change("ia32_ctx_align", "efi/cper: Fix cper_ia_proc_ctx alignment", (6, 15, 0),
+    Change("ia32_ctx_align", "efi/cper: Fix cper_ia_proc_ctx alignment", (6, 14, 0),
            "IA32/X64 context structures are walked at 16-byte aligned sizes; before: back to back, so "
            "padding reads as the next context", seen="vm: 5.10, 6.1, 6.12, 7.2"),
-    Change("arm_ctx_align", "efi/cper: Fix cper_arm_ctx_info alignment", (6, 15, 0),
+    Change("arm_ctx_align", "efi/cper: Fix cper_arm_ctx_info alignment", (6, 14, 0),
            "ARM context structures are walked (and counted against the length) at 16-byte aligned sizes; "
            "before: back to back", seen="vm: 6.12 (arm64)"),
     Change("arm_type_bitmask", "efi/cper: align ARM CPER type with UEFI 2.9A/2.10 specs", (6, 18, 0),
@@ -65,12 +65,9 @@ CHANGES = [
            "level line per kind set); before: an enumeration (\"error_type: 0, cache error\"); ghes.c's "
            "\"Unhandled processor error type\" warning and its cache-error test follow it",
            stable={"6.1": (6, 1, 176), "6.12": (6, 12, 117)}, seen="vm: 6.12 (arm64); 6.1 from its stable review"),
-    Change("ghes_panic_message", "ACPI: APEI: GHES: Remove the ghes_panic_timeout override", (6, 14, 0),
+    Change("ghes_panic_message", "", (6, 13, 0),
            "a fatal record panics with \"GHES: Fatal hardware error\"; before: \"Fatal hardware error!\"",
            stable={"6.1": (6, 1, 176), "6.12": (6, 12, 117)}, seen="vm: 5.10, 6.1, 6.12, 7.2"),
-    Change("aer_recover_message", "PCI/AER: Use pci_dev for printing (\"no pci_dev for\")", (5, 16, 0),
-           "AER recovery without the device says \"AER: no pci_dev for 0000:03:02.1\"; before: "
-           "\"AER: AER recover: Can not find pci_dev for 0000:03:02:1\"", seen="vm: 5.10, 6.1, 6.12, 7.2"),
     Change("cxl_cper_length_check", "acpi/ghes: Process CXL Component Events", (6, 9, 0),
            "ghes_do_proc checks CXL component event sections and warns \"[Firmware Warn]: CXL CPER Invalid "
            "section length\" / \"invalid event\"", seen="vm: 5.10, 6.1, 6.12, 7.2"),
@@ -143,3 +140,28 @@ class KernelVersion:
 def kernel_version(value) -> KernelVersion:
     """A KernelVersion from None (latest), a string, or one already made."""
     return value if isinstance(value, KernelVersion) else KernelVersion(value)
+
+
+def man_section() -> str:
+    """The KERNEL VERSIONS section of apeitool-decode(1), made from CHANGES (a test keeps the man
+    page equal to it: after editing the table, paste `python3 -m apeitool.kernel_versions`)."""
+    def release(v: Version) -> str:
+        return "%d.%d" % v[:2] if v[2] == 0 else "%d.%d.%d" % v
+    out = [".SH KERNEL VERSIONS", ".B \\-\\-kernel\\-version", "names the Linux release whose lines",
+           ".B \\-f kernel", "(and", '.BR "apeitool replay" )', "print.", ".B latest", f"is {LATEST};",
+           ", ".join(f"{k} ({release(r)})" for k, r in DEBIAN.items()) + " are the Debian builds",
+           ".B apeitool vm",
+           "boots; any X.Y[.Z] works too (a bare series the project does not know is its mainline release).",
+           "A change is in a kernel from the mainline release that merged it, or from the stable release of a",
+           "series that took it as a backport (the first one known to carry it). The changes, each with the",
+           "kernel commit's subject, its first release and how it was checked (vm: on the real kernels):"]
+    for c in CHANGES:
+        stable = "".join(f"; stable {k} from {release(r)}" for k, r in c.stable.items())
+        subject = f'"{c.subject}"' if c.subject else "commit not identified"
+        out += [".TP", f".B {c.key}", f"{subject}, {release(c.first)}{stable} ({c.seen}).",
+                c.effect.replace("\\", "\\\\")]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(man_section(), end="")
