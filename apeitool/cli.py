@@ -524,10 +524,12 @@ def _build_cper(kind, spec_path, output, fmt, memory_error, pa, severity, as_est
               help="Say what CPER input is (default: detected).")
 @click.option("--region", metavar="FILE", help="With a BERT: its boot error region, checked as "
                                                "error status blocks.")
+@kernel_version_option("The LINUX.* rules and the quoted kernel lines")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True,
               help="Write the report here (atomically).")
 @click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
-def validate_command(files, target, fmt, fail_on, list_rules, table, form, region, output, color):
+def validate_command(files, target, fmt, fail_on, list_rules, table, form, region, kernel_version, output,
+                     color):
     """Check tables, CPER records and error status blocks against the specs, fwts's checks, the
     firmware bugs seen in real tables, and what Linux does with them.
 
@@ -542,6 +544,7 @@ def validate_command(files, target, fmt, fail_on, list_rules, table, form, regio
       apeitool validate --target linux-arm64 hest.aml
       apeitool validate --fail-on warning -f json fw/*.aml
       apeitool validate bert.aml --region bert-region.bin
+      apeitool validate --kernel-version 5.0 hest.aml   # SDEI GHES were not supported before 5.1
       apeitool validate --list-rules
     """
     from .render import findings as render
@@ -555,7 +558,8 @@ def validate_command(files, target, fmt, fail_on, list_rules, table, form, regio
         raise click.UsageError("stdin ('-') can be read only once")
     if region and len(files) != 1:
         raise click.UsageError("--region goes with exactly one BERT table")
-    loaded, failed = each_input(files, lambda path: validate_path(path, target, table, form, region))
+    loaded, failed = each_input(files, lambda path: validate_path(path, target, table, form, region,
+                                                                  kernel_version))
     found = [f for fs in loaded for f in fs]
     if failed and not loaded:
         sys.exit(2)

@@ -492,3 +492,16 @@ def test_aer_no_recovery_only_for_uncorrected_errors():
     assert not [f for f in validate_bytes(block("recoverable", 0x88), "t", None) if f.rule == rule]
     [hit] = [f for f in validate_bytes(block("recoverable", 0x08), "t", None) if f.rule == rule]
     assert "AER Info not valid" in hit.message and hit.path.endswith("body.validation_bits")
+
+
+def test_kernel_version_decides_sdei_support(tmp_path):
+    """ghes_probe learnt SDEI notifications in v5.1: before, such a GHES is not registered."""
+    raw = apeitool.build({"sources": [{"type": "GHES", "source_id": 1, "notify": {"type": "SDEI", "vector": 3},
+                                       "error_status_address": {"address": 0x7F000000}}]}, "hest")
+    path = tmp_path / "h.aml"
+    path.write_bytes(raw)
+    runner = CliRunner()
+    rule = "LINUX.GHES.NOTIFY_UNSUPPORTED"
+    old = runner.invoke(main, ["validate", str(path), "--target", "linux-arm64", "--kernel-version", "4.19", "-f", "json"])
+    new = runner.invoke(main, ["validate", str(path), "--target", "linux-arm64", "-f", "json"])
+    assert rule in old.output and rule not in new.output

@@ -28,13 +28,16 @@ def _arches_for(kind: str, model: Optional[dict], target: Optional[str]):
     return active_arches(target, inferred)
 
 
-def validate_decoded(decoded, target: Optional[str] = None, region: Optional[bytes] = None) -> List[Finding]:
+def validate_decoded(decoded, target: Optional[str] = None, region: Optional[bytes] = None,
+                     kernel_version=None) -> List[Finding]:
     region_blocks = region_lines = None
     if region is not None and decoded.kind == "bert":
         from ..cper.bert import walk_region
-        region_lines, region_blocks = walk_region(region, decoded.model["boot_error_region_length"])
+        region_lines, region_blocks = walk_region(region, decoded.model["boot_error_region_length"],
+                                                  version=kernel_version)
     ctx = Context(decoded.kind, decoded.model, decoded.data, decoded.warnings,
-                  _arches_for(decoded.kind, decoded.model, target), decoded, region_blocks)
+                  _arches_for(decoded.kind, decoded.model, target), decoded, region_blocks,
+                  kernel_version=kernel_version)
     ctx.region_lines = region_lines
     return run(ctx, target, decoded.label)
 
@@ -59,7 +62,7 @@ def _structure_only(data: bytes, label: str, error, target: Optional[str]) -> Op
 
 def validate_bytes(data: bytes, label: str = "<bytes>", target: Optional[str] = None,
                    table: Optional[str] = None, form: Optional[str] = None,
-                   region: Optional[bytes] = None) -> List[Finding]:
+                   region: Optional[bytes] = None, kernel_version=None) -> List[Finding]:
     """All findings for one input (several tables in an acpidump: all of them, in order)."""
     import apeitool
     from ..errors import DecodeError
@@ -74,13 +77,14 @@ def validate_bytes(data: bytes, label: str = "<bytes>", target: Optional[str] = 
         return out
     findings: List[Finding] = []
     for d in decoded:
-        findings.extend(validate_decoded(d, target, region))
+        findings.extend(validate_decoded(d, target, region, kernel_version))
     return findings
 
 
 def validate_path(path: str, target: Optional[str] = None, table: Optional[str] = None,
-                  form: Optional[str] = None, region_path: Optional[str] = None) -> List[Finding]:
+                  form: Optional[str] = None, region_path: Optional[str] = None,
+                  kernel_version=None) -> List[Finding]:
     from ..inputs import read_bytes
     label = "<stdin>" if path == "-" else path
     region = read_bytes(region_path) if region_path else None
-    return validate_bytes(read_bytes(path), label, target, table, form, region)
+    return validate_bytes(read_bytes(path), label, target, table, form, region, kernel_version)

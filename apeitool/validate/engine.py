@@ -62,8 +62,10 @@ class Context:
     decoder's warnings, and the kernels (arches) the Linux rules speak for."""
 
     def __init__(self, kind: str, model: Optional[dict], data: bytes, warnings=(), arches=ARCHES,
-                 decoded=None, region_blocks=None, structure_error=None):
+                 decoded=None, region_blocks=None, structure_error=None, kernel_version=None):
+        from ..kernel_versions import kernel_version as _kv
         self.kind = kind
+        self.kv = _kv(kernel_version)    # the Linux release the LINUX.* rules speak for
         self.model = model
         self.data = data
         self.warnings = list(warnings)

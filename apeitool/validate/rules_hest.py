@@ -532,13 +532,14 @@ def assist_skipped(ctx):
       "Linux drivers/acpi/apei/ghes.c ghes_probe (notify type switch); SEI is not implemented", HEST, "linux")
 def notify_unsupported(ctx):
     """Local interrupt, CMCI, MCE and SEI notifications are never supported by GHES; NMI only on
-    x86, SEA and SDEI only on arm64. Such a source is not registered: its errors are never read."""
+    x86, SEA and SDEI only on arm64 (SDEI from v5.1: --kernel-version). Such a source is not
+    registered: its errors are never read."""
     for i, t, s, skipped in linux_walk(ctx):
         if t not in GHES_TYPES or skipped or not s.get("enabled"):
             continue
         nt = notify_type(s)
         for arch in ctx.arches:
-            reason = unsupported_reason(nt, arch)
+            reason = unsupported_reason(nt, arch, sdei=ctx.kv.has("estatus_queue"))   # SDEI from v5.1
             if reason:
                 yield f"sources[{i}].notify.type", f"linux-{arch}: {describe(i, t, s)}: {s['notify']['type']}: {reason}"
 
