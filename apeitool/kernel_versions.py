@@ -83,6 +83,10 @@ CHANGES += [
            "one; a SEA in kernel context is not claimed and the kernel dies; before: the claim result was "
            "ignored (records processed, then the fault table's signal, or die in kernel context)",
            seen="source (reference sheet; the release is approximate)"),
+    Change("cache_xchg", "apei/ghes: Use xchg_release() for updating new cache slot instead of cmpxchg()",
+           (6, 1, 0), "an estatus-cache entry that finds no slot to replace (every period 0) is neither stored "
+           "nor freed: its pool bytes and its count leak; before (cmpxchg): it was freed at once",
+           seen="source (the release is approximate)"),
     Change("mf_any_pfn", "mm: Change ghes code to allow poison of non-struct pfn", (7, 0, 0),
            "ghes_do_memory_failure hands any PFN to memory_failure(); before: a PFN that is not pfn_valid() "
            "is refused with \"[Firmware Warn]: GHES: Invalid address in generic error data\" (the release "

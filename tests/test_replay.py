@@ -143,6 +143,21 @@ def test_cache_replacement_prefers_an_expired_slot_and_leaks_when_all_periods_ar
     k2._cache_add(blocks[4])
     assert all(e.data != blocks[4] for e in k2.cache)
     assert any("leaked" in t["what"] for t in k2.rec.timeline.items)
+    assert k2.cache_alloced == 5                      # the leaked entry still counts
+
+
+def test_cache_without_a_slot_before_xchg_frees_the_new_entry():
+    """The cmpxchg version of ghes_estatus_cache_add freed a new entry that found no slot;
+    "Use xchg_release() ..." leaves it neither stored nor freed."""
+    blocks = [mem_block(0x1000 * (i + 1)) for i in range(5)]
+    old = Simulation(hest(ghes(0, "SCI")), "v5.1", "arm64", kernel_version="5.15").kernel
+    free = old.pool.available
+    for i in range(4):
+        old._cache_add(blocks[i])
+    old._cache_add(blocks[4])
+    assert old.cache_alloced == 4 and free - old.pool.available == sum(      # 8-byte pool units
+        (e.size + 7) // 8 * 8 for e in old.cache if e is not None)
+    assert not any("leaked" in t["what"] for t in old.rec.timeline.items)
 
 
 def test_cache_alloc_limit_is_6_live_entries():

@@ -526,7 +526,12 @@ class Kernel:
             period = duration // (entry.count + 1)
             if period > max_period:
                 max_period, slot = period, i
-        if slot < 0:   # every period 0: the entry is neither stored nor freed (the kernel leaks it)
+        if slot < 0:
+            if not self.kv.has("cache_xchg"):   # the cmpxchg version freed the new entry at once
+                self.pool.release(off, CACHE_HDR + n)
+                self.cache_alloced -= 1
+                return
+            # every period 0: the entry is neither stored nor freed (the kernel leaks it)
             self.rec.event("estatus cache: no slot to replace (all periods 0): entry leaked")
             return
         old = self.cache[slot]
