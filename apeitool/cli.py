@@ -633,6 +633,9 @@ class _ProgressReader(io.RawIOBase):
 @click.option("--arch", type=click.Choice(["arm64", "x86_64"]),
               help="Kernel architecture (default: what the HEST's notifications say, else arm64).")
 @kernel_version_option("The kernel log's record lines and messages")
+@click.option("--panic-timeout", type=int, default=0, show_default=True, metavar="S",
+              help="The kernel's panic= setting for fatal records: 0 stays halted (newer kernels say \"but "
+                   "panic disabled\"; older ones set 30 s), N reboots after N s, negative at once.")
 @click.option("--ram", "ram", multiple=True, metavar="START-END",
               help="The machine's RAM, one range per option (hex or decimal byte addresses, END exclusive): "
                    "memory errors elsewhere are refused as pfn_valid() refuses them. Default: an 8 GiB "
@@ -651,8 +654,8 @@ class _ProgressReader(io.RawIOBase):
 @click.option("--no-timeline", is_flag=True, help="Leave the timeline out of the text report.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
 @click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
-def replay_command(stream, hest_path, example, kernel, arch, kernel_version, ram, notify, source, interval, fmt,
-                   keep, no_timeline, output, color):
+def replay_command(stream, hest_path, example, kernel, arch, kernel_version, panic_timeout, ram, notify, source,
+                   interval, fmt, keep, no_timeline, output, color):
     """Replay firmware error events through a model of Linux's GHES handling.
 
     The firmware side writes each record into its source's error status block
@@ -710,7 +713,7 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, ram
             from .kernel_versions import KernelVersion
             kernel_version = KernelVersion("5.0")
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
-                        kernel_version, _ram_ranges(ram))
+                        kernel_version, _ram_ranges(ram), panic_timeout)
     except ValueError as e:
         raise InputError(str(e))
     finally:

@@ -811,3 +811,18 @@ def test_ghes_assist_helper_is_never_read_and_said_so():
     mce["flags"]["ghes_assist"] = False          # no longer a helper: an ordinary polled GHES
     r = replay(hest(mce, helper), [w(0.0, 1, mem_block(0x1000)), Event(1.0, "tick")], arch="x86_64")
     assert "FW.ASSIST_SOURCE" not in ids(r) and r["summary"]["records_read"] == 1
+
+
+def test_panic_timeout_per_era():
+    """__ghes_panic with panic= 0: before the change the kernel set 30 s ("reboot to log the
+    error!") and said "Fatal hardware error!"; after it says "... but panic disabled" and stays."""
+    h = hest(ghes(0, "SCI"))
+    ev = [wn(0.0, 0, SCI, mem_block(0x1000, "fatal"))]
+    new = replay(h, ev, kernel_version="6.12")
+    assert new["log"][-2].endswith("GHES: Fatal hardware error but panic disabled")
+    assert [a for a in new["actions"] if a["action"] == "panic"][0]["then"] == "halt"
+    old = replay(h, ev, kernel_version="5.10")
+    assert not any("panic disabled" in x for x in old["log"])
+    assert [a for a in old["actions"] if a["action"] == "panic"][0]["then"] == "reboot after 30 s"
+    set_ = replay(h, ev, kernel_version="6.12", panic_timeout=-1)
+    assert not any("panic disabled" in x for x in set_["log"])

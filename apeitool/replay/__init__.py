@@ -32,14 +32,15 @@ def default_arch(hest: dict) -> str:
 
 class Simulation:
     def __init__(self, hest: dict, kernel: str = "v5.1", arch: Optional[str] = None, keep: int = 10000,
-                 kernel_version=None, ram=None):
+                 kernel_version=None, ram=None, panic_timeout: int = 0):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
         self.rec = Recorder(keep)
         self.mem = PhysMem()
         self.fw = Firmware(hest, self.mem, self.rec)
         self.arch = arch or default_arch(hest)
-        self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch, kernel_version, ram)
+        self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch, kernel_version, ram,
+                             panic_timeout)
         self.covered = {}
         self.polled = self.kernel.lists.get(POLLED, [])
 
@@ -173,10 +174,10 @@ class Simulation:
 
 def replay(hest: dict, events: Iterable[Event], kernel: str = "v5.1", arch: Optional[str] = None,
            keep: int = 10000, stats: Optional[StreamStats] = None, label: str = "",
-           kernel_version=None, ram=None) -> dict:
+           kernel_version=None, ram=None, panic_timeout: int = 0) -> dict:
     """Run `events` against the HEST model; returns the result document (see Recorder.result).
     `label` names the stream in the places of packed-stream events ("s.apeirpl: frame 17")."""
-    sim = Simulation(hest, kernel, arch, keep, kernel_version, ram)
+    sim = Simulation(hest, kernel, arch, keep, kernel_version, ram, panic_timeout)
     sim.rec.label = label
     try:
         for ev in events:

@@ -23,6 +23,7 @@ from .records import estatus_ok, plan
 
 GHES_SEV_NO, GHES_SEV_CORRECTED, GHES_SEV_RECOVERABLE, GHES_SEV_PANIC = 0, 1, 2, 3
 ESTATUS_MAX_SIZE = 65536
+GHES_PANIC_TIMEOUT = 30       # s: what older kernels set panic_timeout to when it was 0
 # RAM when the user gives none: an 8 GiB machine (x86: 3 GiB below the PCI hole, the rest from 4 GiB;
 # arm64: QEMU virt's RAM from 1 GiB)
 DEFAULT_RAM = {"x86_64": [(0, 0xC0000000), (0x100000000, 0x240000000)], "arm64": [(0x40000000, 0x240000000)]}
@@ -165,7 +166,7 @@ class Panic(Exception):
 
 class Kernel:
     def __init__(self, hest: dict, fw: Firmware, mem: PhysMem, rec, version: str = "v5.1",
-                 arch: str = "arm64", kernel_version=None, ram=None):
+                 arch: str = "arm64", kernel_version=None, ram=None, panic_timeout: int = 0):
         from ..kernel_versions import kernel_version as _kv
         self.hest, self.fw, self.mem, self.rec = hest, fw, mem, rec
         self.counts = rec.counts          # the summary counters, bumped in place on the hot paths
@@ -175,6 +176,7 @@ class Kernel:
         self.new = self.kv.has("estatus_queue")     # the v5.1 structure (see kernel_versions)
         # the machine's RAM as (start, end) byte ranges: what pfn_valid() says yes to
         self.ram = list(ram) if ram is not None else DEFAULT_RAM[arch]
+        self.panic_timeout = panic_timeout     # the kernel's panic= (0: stay halted, <0: reboot at once)
         self.seq = 0
         self.rl_corrected, self.rl_uncorrected = Ratelimit(), Ratelimit()
         self.warn_limits: Dict[str, Ratelimit] = {}
@@ -676,9 +678,18 @@ class Kernel:
         # cleared block_status (the ack sat after ghes_proc's "out:", never reached by the panic)
         self._clear(reg, paddr, ack=self.new)
         self.counts["panics"] += 1
-        msg = "GHES: Fatal hardware error" if self.kv.has("ghes_panic_message") else "Fatal hardware error!"
+        timeout = self.panic_timeout
+        if self.kv.has("ghes_panic_message"):
+            msg = "GHES: Fatal hardware error"
+            if timeout == 0:
+                self.log("GHES: Fatal hardware error but panic disabled")
+        else:
+            msg = "Fatal hardware error!"
+            if timeout == 0:     # "reboot to log the error!": ghes_panic_timeout
+                timeout = GHES_PANIC_TIMEOUT
         self.log(f"Kernel panic - not syncing: {msg}")
-        self.rec.action("panic", source=reg.fw.sid, message=msg)
+        self.rec.action("panic", source=reg.fw.sid, message=msg,
+                        then="halt" if timeout == 0 else "reboot now" if timeout < 0 else f"reboot after {timeout} s")
         self.stopped = f"panic: {msg} (source {reg.fw.sid})"
         raise Panic(msg)
 

@@ -93,7 +93,8 @@ def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float 
     last event the `settle` seconds the guest waits before it stops."""
     from ..replay import Simulation
     from ..replay.kernel import Panic
-    sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version, ram=ram)
+    sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version, ram=ram,
+                     panic_timeout=-1)     # the guest boots with panic=-1
     log = sim.rec.log.items
 
     def texts(start):
