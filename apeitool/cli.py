@@ -622,6 +622,18 @@ class _ProgressReader(io.RawIOBase):
         return n
 
 
+def _event_numbers(text: str) -> list:
+    """'3,0x10' -> [3, 16] (--sdei-critical)."""
+    from .schemas.values import parse_int
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            out.append(parse_int(part, "event"))
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--sdei-critical")
+    return out
+
+
 @main.command("replay")
 @click.argument("stream", required=False, metavar="[STREAM]")
 @click.option("--hest", "hest_path", metavar="FILE", help="The HEST whose GHES sources the firmware and the "
@@ -641,6 +653,9 @@ class _ProgressReader(io.RawIOBase):
                    "memory errors elsewhere are refused as pfn_valid() refuses them. Default: an 8 GiB "
                    "machine (x86_64: 0-0xC0000000 and 0x100000000-0x240000000; arm64: QEMU virt's "
                    "0x40000000-0x240000000).")
+@click.option("--sdei-critical", "sdei_critical", metavar="EVENT[,EVENT...]", default="",
+              help="SDEI event numbers the firmware gives critical priority (the HEST does not say): their "
+                   "handler may interrupt a normal-priority one, never the reverse.")
 @click.option("--notify", metavar="TYPE", help="Bare CPER STREAM: the notification each record arrives with "
                                                "(SEA, NMI, SCI, GPIO, SDEI, EXTERNAL, POLLED...).")
 @click.option("--source", type=int, metavar="N", help="Bare CPER STREAM: the Source Id records are written to.")
@@ -654,8 +669,8 @@ class _ProgressReader(io.RawIOBase):
 @click.option("--no-timeline", is_flag=True, help="Leave the timeline out of the text report.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
 @click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
-def replay_command(stream, hest_path, example, kernel, arch, kernel_version, panic_timeout, ram, notify, source,
-                   interval, fmt, keep, no_timeline, output, color):
+def replay_command(stream, hest_path, example, kernel, arch, kernel_version, panic_timeout, ram, sdei_critical,
+                   notify, source, interval, fmt, keep, no_timeline, output, color):
     """Replay firmware error events through a model of Linux's GHES handling.
 
     The firmware side writes each record into its source's error status block
@@ -713,7 +728,7 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
             from .kernel_versions import KernelVersion
             kernel_version = KernelVersion("5.0")
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
-                        kernel_version, _ram_ranges(ram), panic_timeout)
+                        kernel_version, _ram_ranges(ram), panic_timeout, _event_numbers(sdei_critical))
     except ValueError as e:
         raise InputError(str(e))
     finally:

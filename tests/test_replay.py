@@ -687,6 +687,42 @@ def test_sdei_event_reaches_only_its_source():
     assert r["summary"]["records_read"] == 1 and "FW.PENDING_AT_END" in ids(r)     # source 1 never read
 
 
+def test_sdei_probe_refuses_event_zero_and_a_duplicate_event_number():
+    """sdei_register_ghes: event 0 (SDEI_EVENT_SIGNAL) is -EINVAL; sdei_event_register refuses an
+    event number already registered ("sdei: Event %u already registered", -EBUSY). ghes_probe
+    fails for both and their blocks are never read; the first source of the event still works."""
+    h = hest(ghes(1, "SDEI", notify={"vector": 0}), ghes(2, "SDEI", notify={"vector": 7}),
+             ghes(3, "SDEI", notify={"vector": 7}))
+    sim = Simulation(h, arch="arm64")
+    assert sorted(sim.kernel.sources) == [2]
+    r = replay(h, [w(0.0, 2, mem_block(0x1000)),
+                   n(0.0, SDEI, source=2), w(1.0, 3, mem_block(0x2000)), n(1.0, SDEI, source=3)])
+    assert {"FW.SDEI_EVENT_ZERO", "FW.SDEI_DUPLICATE_EVENT", "FW.NOTIFY_NO_HANDLER"} <= set(ids(r))
+    assert any(x.endswith("] sdei: Event 7 already registered") for x in r["log"])
+    assert r["summary"]["records_read"] == 1
+
+
+@pytest.mark.parametrize("outer,inner,violation", [
+    ("normal", "critical", None),                  # critical preempts normal: own lock and fixmap
+    ("critical", "normal", "FW.SDEI_PRIORITY"),    # never the reverse
+    ("normal", "normal", "FW.NMI_REENTRY"),        # one priority does not nest in itself
+])
+def test_sdei_priorities_nest_as_the_dispatcher_allows(outer, inner, violation):
+    """ghes_sdei_normal_callback / ghes_sdei_critical_callback run under their own raw spinlocks
+    and fixmap slots, so a critical event arriving inside a normal one is handled; both records
+    are queued and printed by the irq_work."""
+    h = hest(ghes(1, "SDEI", notify={"vector": 10}), ghes(2, "SDEI", notify={"vector": 20}),
+             ghes(3, "SDEI", notify={"vector": 30}))
+    vec = {"normal": [1, 3], "critical": [2]}
+    first, second = vec[outer][0], vec[inner][-1] if inner != outer else vec[inner][1]
+    critical = {20}
+    r = replay(h, [wn(0.0, first, SDEI, mem_block(0x1000)), wn(0.0, second, SDEI, mem_block(0x2000), nested=True)],
+               sdei_critical=critical)
+    found = [v for v in ids(r) if v in ("FW.SDEI_PRIORITY", "FW.NMI_REENTRY")]
+    assert found == ([violation] if violation else [])
+    assert r["summary"]["processed"] == 2
+
+
 def test_v50_nmi_pool_is_page_chunks_a_record_over_a_page_is_dropped_unseen():
     """v4.19/v5.0 ghes_estatus_pool_expand added the pool a page at a time and a gen_pool allocation
     cannot span chunks: a 5000-byte record on the NMI path is dropped by __process_error without a

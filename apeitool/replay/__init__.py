@@ -18,7 +18,7 @@ from .recorder import SUMMARY_KEYS, Recorder
 from .stream import Event, StreamStats, notify_name
 
 KERNELS = ("v5.1", "v5.0")
-CLASSES = {NMI: "nmi", SEA: "sea", SDEI: "sdei"}
+CLASSES = {NMI: "nmi", SEA: "sea"}     # SDEI: normal or critical, by the event's priority
 NESTING_MAX = 4   # NMI, SEA, SDEI normal, SDEI critical: the kernel's four NMI-like contexts
 
 __all__ = ["replay", "KERNELS", "SUMMARY_KEYS", "Event", "StreamStats", "default_arch"]
@@ -32,7 +32,7 @@ def default_arch(hest: dict) -> str:
 
 class Simulation:
     def __init__(self, hest: dict, kernel: str = "v5.1", arch: Optional[str] = None, keep: int = 10000,
-                 kernel_version=None, ram=None, panic_timeout: int = 0):
+                 kernel_version=None, ram=None, panic_timeout: int = 0, sdei_critical=()):
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r} (known: {', '.join(KERNELS)})")
         self.rec = Recorder(keep)
@@ -40,7 +40,7 @@ class Simulation:
         self.fw = Firmware(hest, self.mem, self.rec)
         self.arch = arch or default_arch(hest)
         self.kernel = Kernel(hest, self.fw, self.mem, self.rec, kernel, self.arch, kernel_version, ram,
-                             panic_timeout)
+                             panic_timeout, sdei_critical)
         self.covered = {}
         self.polled = self.kernel.lists.get(POLLED, [])
 
@@ -151,10 +151,14 @@ class Simulation:
             k.instant_sync_cpus.add(ev.cpu)
         if n in NMI_LIKE:
             stack = k.nesting.setdefault(ev.cpu, [])
-            cls = CLASSES[n]
+            cls = CLASSES[n] if n != SDEI else k.sdei_class(regs)
             if not ev.nested:
                 stack[:] = [cls]
             else:
+                if cls == "sdei_normal" and "sdei_critical" in stack:
+                    rec.violation("FW.SDEI_PRIORITY", f"normal-priority SDEI event for source {ev.source} "
+                                  f"delivered inside a critical one on cpu {ev.cpu}: a critical event may "
+                                  f"interrupt a normal one, never the reverse (SDEI dispatcher rules)")
                 if cls in stack:
                     rec.violation("FW.NMI_REENTRY", f"{notify_name(n)} nested inside a {cls} handler on cpu "
                                   f"{ev.cpu}: the same context cannot nest (its raw spinlock is held)")
@@ -174,10 +178,10 @@ class Simulation:
 
 def replay(hest: dict, events: Iterable[Event], kernel: str = "v5.1", arch: Optional[str] = None,
            keep: int = 10000, stats: Optional[StreamStats] = None, label: str = "",
-           kernel_version=None, ram=None, panic_timeout: int = 0) -> dict:
+           kernel_version=None, ram=None, panic_timeout: int = 0, sdei_critical=()) -> dict:
     """Run `events` against the HEST model; returns the result document (see Recorder.result).
     `label` names the stream in the places of packed-stream events ("s.apeirpl: frame 17")."""
-    sim = Simulation(hest, kernel, arch, keep, kernel_version, ram, panic_timeout)
+    sim = Simulation(hest, kernel, arch, keep, kernel_version, ram, panic_timeout, sdei_critical)
     sim.rec.label = label
     try:
         for ev in events:

@@ -166,7 +166,8 @@ class Panic(Exception):
 
 class Kernel:
     def __init__(self, hest: dict, fw: Firmware, mem: PhysMem, rec, version: str = "v5.1",
-                 arch: str = "arm64", kernel_version=None, ram=None, panic_timeout: int = 0):
+                 arch: str = "arm64", kernel_version=None, ram=None, panic_timeout: int = 0,
+                 sdei_critical=()):
         from ..kernel_versions import kernel_version as _kv
         self.hest, self.fw, self.mem, self.rec = hest, fw, mem, rec
         self.counts = rec.counts          # the summary counters, bumped in place on the hot paths
@@ -177,6 +178,10 @@ class Kernel:
         # the machine's RAM as (start, end) byte ranges: what pfn_valid() says yes to
         self.ram = list(ram) if ram is not None else DEFAULT_RAM[arch]
         self.panic_timeout = panic_timeout     # the kernel's panic= (0: stay halted, <0: reboot at once)
+        # SDEI event numbers the firmware reports as critical (SDEI_EVENT_INFO_EV_PRIORITY): the HEST
+        # does not say, so the user does; sdei_register_ghes picks the critical callback for them
+        self.sdei_critical = frozenset(sdei_critical)
+        self.sdei_events: Dict[int, int] = {}      # registered event number -> source id
         self.seq = 0
         self.rl_corrected, self.rl_uncorrected = Ratelimit(), Ratelimit()
         self.warn_limits: Dict[str, Ratelimit] = {}
@@ -275,14 +280,38 @@ class Kernel:
                              f"disabled.")
                     continue
                 reg.next_poll = reg.poll_ms / 1000.0
-            if notify == SDEI and reg.vector == 0:
-                self.log(f"GHES: Failed to register SDEI event 0 for generic hardware error source: {sid}")
+            if notify == SDEI and not self._sdei_register(reg):
                 continue
             self.sources.setdefault(sid, reg)
             self.lists.setdefault(HED_LIST if notify in HED else notify, []).insert(0, reg)  # RCU: newest first
         self._init_pool(walked)
         for reg in list(self.sources.values()):
             self.ghes_proc(reg, cpu=0)          # "handle any pending errors right away"
+
+    def _sdei_register(self, reg: "Registered") -> bool:
+        """sdei_register_ghes: event 0 is SDEI_EVENT_SIGNAL (-EINVAL, nothing printed); an event
+        another source registered already is refused by sdei_event_register (-EBUSY). Either way
+        ghes_probe fails and the source is never read."""
+        sid, event = reg.fw.sid, reg.vector
+        if event == 0:
+            self.rec.violation("FW.SDEI_EVENT_ZERO", f"source {sid} names SDEI event 0, which the SDEI spec "
+                               f"reserves for SDEI_EVENT_SIGNAL: sdei_register_ghes returns -EINVAL and the "
+                               f"GHES is not registered", sid)
+            return False
+        first = self.sdei_events.get(event)
+        if first is not None:
+            self.log(f"sdei: Event {event} already registered")
+            self.rec.violation("FW.SDEI_DUPLICATE_EVENT", f"source {sid} names SDEI event {event}, already "
+                               f"registered by source {first}: sdei_event_register returns -EBUSY and the "
+                               f"GHES is not registered", sid)
+            return False
+        self.sdei_events[event] = sid
+        return True
+
+    def sdei_class(self, sources: List["Registered"]) -> str:
+        """The NMI-like context an SDEI event runs in: its priority's callback, lock and fixmap."""
+        critical = any(r.vector in self.sdei_critical for r in sources)
+        return "sdei_critical" if critical else "sdei_normal"
 
     def _type(self, s) -> int:
         from ..validate.engine import enum_int
