@@ -5,17 +5,16 @@ from __future__ import annotations
 import random
 from typing import List, Tuple
 
-from .schemas.layout import Array, Bits, Enum, Guid, Hex, Int, Layout, Text
+from .schemas.cper_fields import Guid, Hex, Text
+from .schemas.fast import Compiled
 from .schemas.sections import BODIES
 
 SEVERITIES = ("recoverable", "fatal", "corrected", "informational")
 
 
 def value(t, rng: random.Random):
-    if isinstance(t, Layout):
+    if isinstance(t, Compiled):
         return {n: value(ft, rng) for n, ft, _v in t.fields}
-    if isinstance(t, Array):
-        return [value(t.item, rng) for _ in range(t.n)]
     if isinstance(t, Guid):
         return "%08x-%04x-%04x-%04x-%012x" % (rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(16),
                                                rng.getrandbits(16), rng.getrandbits(48))
@@ -23,9 +22,7 @@ def value(t, rng: random.Random):
         return "".join(chr(rng.randrange(0x20, 0x7F)) for _ in range(rng.randrange(t.size + 1)))
     if isinstance(t, Hex):
         return rng.randbytes(t.size).hex()
-    if isinstance(t, (Bits, Enum, Int)):
-        return rng.getrandbits(8 * t.size)
-    return 0
+    return rng.getrandbits(8 * t.size)      # integers, enums and bit fields: any value round-trips
 
 
 def section_body(key: str, rng: random.Random, max_items: int = 3) -> dict:

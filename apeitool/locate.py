@@ -28,20 +28,14 @@ def struct_offsets(struct, base: int, prefix: str, out: Offsets) -> None:
 
 
 def layout_offsets(layout, base: int, prefix: str, out: Offsets) -> None:
-    """A CPER Layout's fields (nested layouts and arrays included) at `base`."""
-    from .schemas.layout import Array, Layout
+    """A compiled CPER structure's fields (nested structures included) at `base`."""
+    from .schemas.fast import Compiled
     pos = base
     for name, t, _v in layout.fields:
         path = _join(prefix, name)
         out[path] = pos
-        if isinstance(t, Layout):
+        if isinstance(t, Compiled):
             layout_offsets(t, pos, path, out)
-        elif isinstance(t, Array):
-            for i in range(t.n):
-                item = f"{path}[{i}]"
-                out[item] = pos + i * t.item.size
-                if isinstance(t.item, Layout):
-                    layout_offsets(t.item, pos + i * t.item.size, item, out)
         pos += t.size
 
 

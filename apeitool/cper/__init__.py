@@ -11,7 +11,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from ..errors import DecodeError, DecodeWarning, InputError, SpecError
 from ..guids import SECTION_KEY_BY_GUID
-from ..schemas.layout import guid_str, hex_bytes
+from ..schemas.cper_fields import guid_str, hex_bytes
 from .estatus import BLOCK_HEADER, build_block, decode_block
 from .record import DESCRIPTOR_SIZE, build_record, build_section_form, decode_record, \
     decode_section_form

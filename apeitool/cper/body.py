@@ -10,8 +10,9 @@ from typing import Optional, Tuple
 
 from ..errors import DecodeError, SpecError
 from ..guids import SECTION_KEY_BY_GUID, SECTION_TYPES
-from ..schemas.layout import hex_bytes
-from ..schemas.sections import BODIES, Body
+from ..schemas.cper_fields import hex_bytes
+from ..schemas.fast import Body
+from ..schemas.sections import BODIES
 
 
 def section_key(section_type: str) -> Optional[str]:

@@ -11,7 +11,7 @@ from typing import List, Tuple
 
 from ..errors import DecodeError, DecodeWarning, SpecError
 from ..schemas.cper import DATA_ENTRY, DATA_ENTRY_DEFAULT_REVISION, DATA_ENTRY_V300, ERROR_STATUS_BLOCK
-from ..schemas.layout import hex_bytes
+from ..schemas.cper_fields import hex_bytes
 from ..schemas.values import parse_int
 from .body import build_body, decode_body
 from .record import _check_keys, _gaps, _unparsed, _worst, buffer_size

@@ -12,7 +12,7 @@ from typing import List, Tuple
 from ..errors import DecodeError, DecodeWarning, SpecError
 from ..schemas.cper import (RECORD_HEADER, RECORD_HEADER_DEFAULTS, SECTION_DESCRIPTOR,
                             SECTION_DESCRIPTOR_DEFAULTS)
-from ..schemas.layout import hex_bytes
+from ..schemas.cper_fields import hex_bytes
 from ..schemas.values import check_keys, parse_int
 from .body import build_body, decode_body
 

@@ -11,7 +11,7 @@ import struct
 
 from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
 from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES
-from ..schemas.layout import guid_str
+from ..schemas.cper_fields import guid_str
 from ..schemas.values import parse_int
 from . import libcper_pcie
 

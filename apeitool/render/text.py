@@ -130,14 +130,7 @@ def _add_value(tree, name: str, value, layout=None, owner=None):
 
 
 def _sub_layout(layout, name):
-    from ..schemas.layout import Layout
-    if layout is None:
-        return None
-    for n, t, _v in layout.fields:
-        if n == name and isinstance(t, Layout):
-            return t
-    return None
-
+    return None if layout is None else layout.sub(name)
 
 
 def _item_layout(layout, name):

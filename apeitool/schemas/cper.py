@@ -1,155 +1,116 @@
-"""CPER record framing and ACPI error status blocks.
+"""CPER record framing and ACPI error status blocks, as construct schemas.
 
 UEFI 2.10 N.2.1 (record header), N.2.2 (section descriptor); ACPI 6.5 18.3.2.7.1 (Generic Error
 Status Block, Generic Error Data Entry incl. the revision 0x300 form with a timestamp).
+The upper-case names (RECORD_HEADER...) are the fast path generated from these (schemas/fast.py).
 """
 from __future__ import annotations
 
-import re
+from construct import Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
-from ..errors import SpecError
-from ..guids import SECTION_KEY_BY_GUID, SECTION_TYPES
-from .layout import GUID, U8, U16, U32, U64, Bits, Enum, FieldType, Guid, Hex, Layout, Text, guid_bytes, guid_str
+from .cper_fields import BitFields, Guid, Hex, Names, SectionType, Text, Timestamp
+from .fast import compiled
 
 SEVERITIES = {0: "recoverable", 1: "fatal", 2: "corrected", 3: "informational"}
-SEVERITY = Enum(U32, SEVERITIES)
 
 
-class SectionGuid(Guid):
-    """A section type GUID; known ones read as their model name ('platform_memory')."""
-
-    def decode(self, vals):
-        return self.decode_one(vals[0])
-
-    def decode_one(self, v):
-        g = guid_str(v)
-        return SECTION_KEY_BY_GUID.get(g, g)
-
-    def encode(self, value, path):
-        if isinstance(value, str) and value in SECTION_TYPES:
-            value = SECTION_TYPES[value][0]
-        return (guid_bytes(value, path),)
+def _severity():
+    return Names(Int32ul, SEVERITIES)
 
 
-SECTION_GUID = SectionGuid()
-
-_TS = re.compile(r"^(\d\d)(\d\d)-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)( precise)?$")
-
-
-def _bcd(v: int) -> int:
-    return (v >> 4) * 10 + (v & 0xF)
-
-
-class Timestamp(FieldType):
-    """UEFI N.2.1 timestamp: BCD seconds, minutes, hours, flags (bit0 precise), day, month, year,
-    century. Valid BCD reads as 'CCYY-MM-DDThh:mm:ss[ precise]'; anything else stays a u64."""
-    fmt = "8s"
-    size = 8
-
-    def decode(self, vals):
-        b = vals[0]
-        if b == bytes(8):
-            return 0
-        if b[3] in (0, 1) and all((x >> 4) < 10 and (x & 0xF) < 10 for x in b[:3] + b[4:]):
-            s, mi, h, fl, d, mo, y, c = b
-            text = f"{c:02x}{y:02x}-{mo:02x}-{d:02x}T{h:02x}:{mi:02x}:{s:02x}"
-            return text + (" precise" if fl else "")
-        return int.from_bytes(b, "little")
-
-    def encode(self, value, path):
-        if isinstance(value, str):
-            m = _TS.match(value.strip())
-            if m:
-                c, y, mo, d, h, mi, s = (int(x, 16) for x in m.groups()[:7])
-                return (bytes([s, mi, h, 1 if m.group(8) else 0, d, mo, y, c]),)
-        try:
-            return (U64.encode(value, path)[0].to_bytes(8, "little"),)
-        except SpecError:
-            raise SpecError(f"expected a timestamp like '2026-11-21T10:00:00' (add ' precise' "
-                            f"for a precise one) or a u64, got {value!r}", field=path) from None
-
-    @staticmethod
-    def iso(value):
-        """'CCYY-MM-DDThh:mm:ss' text and precision, or None for a raw/zero timestamp."""
-        if isinstance(value, str):
-            return value.split(" ")[0], value.endswith(" precise")
-        return None
+def _titled(title: str, ref: str, schema: Struct) -> Struct:
+    schema.title, schema.ref = title, ref
+    return schema
 
 
 def timestamp_fields(value) -> dict:
     """The raw BCD bytes of a model timestamp, decoded (for renderers that print each part)."""
-    raw = Timestamp().encode(value, "timestamp")[0]
+    raw = Timestamp().encode_raw(value, "timestamp")
     s, mi, h, fl, d, mo, y, c = raw
-    return {"seconds": _bcd(s), "minutes": _bcd(mi), "hours": _bcd(h), "precise": fl & 1,
-            "day": _bcd(d), "month": _bcd(mo), "year": _bcd(y), "century": _bcd(c), "raw": raw}
+
+    def bcd(v):
+        return (v >> 4) * 10 + (v & 0xF)
+    return {"seconds": bcd(s), "minutes": bcd(mi), "hours": bcd(h), "precise": fl & 1,
+            "day": bcd(d), "month": bcd(mo), "year": bcd(y), "century": bcd(c), "raw": raw}
 
 
-TIMESTAMP = Timestamp()
-
+# UEFI 2.10 N.2.2 Section Descriptor "Flags" (also the Generic Error Data Entry's, ACPI 18.3.2.7.1)
 SECTION_FLAGS = [("primary", 0, 1), ("containment_warning", 1, 1), ("reset", 2, 1),
                  ("error_threshold_exceeded", 3, 1), ("resource_not_accessible", 4, 1),
                  ("latent_error", 5, 1), ("propagated", 6, 1), ("overflow", 7, 1)]
 
 # UEFI 2.10 N.2.1 Record Header (128 bytes)
-RECORD_HEADER = Layout("record header", "UEFI 2.10 N.2.1", [
-    ("signature", Text(4)),
-    ("revision", U16),
-    ("signature_end", U32),
-    ("section_count", U16),
-    ("error_severity", SEVERITY),
-    ("validation_bits", Bits(U32, [("platform_id", 0, 1), ("timestamp", 1, 1), ("partition_id", 2, 1)])),
-    ("record_length", U32),
-    ("timestamp", TIMESTAMP),
-    ("platform_id", GUID),
-    ("partition_id", GUID),
-    ("creator_id", GUID),
-    ("notification_type", GUID),
-    ("record_id", U64),
-    ("flags", Bits(U32, [("recovered", 0, 1), ("previous_error", 1, 1), ("simulated", 2, 1)])),
-    ("persistence_information", U64),
-    ("reserved", Hex(12)),
-])
+RecordHeader = _titled("record header", "UEFI 2.10 N.2.1", Struct(
+    "signature" / Text(4) * "SignatureStart",
+    "revision" / Int16ul * "Revision",
+    "signature_end" / Int32ul * "SignatureEnd",
+    "section_count" / Int16ul * "Section Count",
+    "error_severity" / _severity() * "Error Severity",
+    "validation_bits" / BitFields(Int32ul, [("platform_id", 0, 1), ("timestamp", 1, 1),
+                                            ("partition_id", 2, 1)]) * "Validation Bits",
+    "record_length" / Int32ul * "Record Length",
+    "timestamp" / Timestamp() * "Timestamp",
+    "platform_id" / Guid() * "Platform ID",
+    "partition_id" / Guid() * "Partition ID",
+    "creator_id" / Guid() * "Creator ID",
+    "notification_type" / Guid() * "Notification Type",
+    "record_id" / Int64ul * "Record ID",
+    "flags" / BitFields(Int32ul, [("recovered", 0, 1), ("previous_error", 1, 1),
+                                  ("simulated", 2, 1)]) * "Flags",
+    "persistence_information" / Int64ul * "Persistence Information",
+    "reserved" / Hex(12) * "Reserved",
+))
+RECORD_HEADER = compiled(RecordHeader)
 RECORD_HEADER_DEFAULTS = {"signature": "CPER", "revision": 0x0100, "signature_end": 0xFFFFFFFF}
 
 # UEFI 2.10 N.2.2 Section Descriptor (72 bytes)
-SECTION_DESCRIPTOR = Layout("section descriptor", "UEFI 2.10 N.2.2", [
-    ("section_offset", U32),
-    ("section_length", U32),
-    ("revision", U16),
-    ("validation_bits", Bits(U8, [("fru_id", 0, 1), ("fru_text", 1, 1)])),
-    ("reserved", U8),
-    ("flags", Bits(U32, SECTION_FLAGS)),
-    ("section_type", SECTION_GUID),
-    ("fru_id", GUID),
-    ("section_severity", SEVERITY),
-    ("fru_text", Text(20)),
-])
+SectionDescriptor = _titled("section descriptor", "UEFI 2.10 N.2.2", Struct(
+    "section_offset" / Int32ul * "Section Offset",
+    "section_length" / Int32ul * "Section Length",
+    "revision" / Int16ul * "Revision",
+    "validation_bits" / BitFields(Int8ul, [("fru_id", 0, 1), ("fru_text", 1, 1)]) * "Validation Bits",
+    "reserved" / Int8ul * "Reserved",
+    "flags" / BitFields(Int32ul, SECTION_FLAGS) * "Flags",
+    "section_type" / SectionType() * "Section Type",
+    "fru_id" / Guid() * "FRU Id",
+    "section_severity" / _severity() * "Section Severity",
+    "fru_text" / Text(20) * "FRU Text",
+))
+SECTION_DESCRIPTOR = compiled(SectionDescriptor)
 SECTION_DESCRIPTOR_DEFAULTS = {"revision": 0x0100}
 
 # ACPI 6.5 Table 18.11 Generic Error Status Block (20 bytes)
-BLOCK_STATUS = Bits(U32, [("uncorrectable", 0, 1), ("correctable", 1, 1),
-                          ("multiple_uncorrectable", 2, 1), ("multiple_correctable", 3, 1),
-                          ("entry_count", 4, 10)])
-ERROR_STATUS_BLOCK = Layout("generic error status block", "ACPI 6.5 18.3.2.7.1", [
-    ("block_status", BLOCK_STATUS),
-    ("raw_data_offset", U32),
-    ("raw_data_length", U32),
-    ("data_length", U32),
-    ("error_severity", SEVERITY),
-])
+BLOCK_STATUS_BITS = [("uncorrectable", 0, 1), ("correctable", 1, 1), ("multiple_uncorrectable", 2, 1),
+                     ("multiple_correctable", 3, 1), ("entry_count", 4, 10)]
+ErrorStatusBlock = _titled("generic error status block", "ACPI 6.5 18.3.2.7.1", Struct(
+    "block_status" / BitFields(Int32ul, BLOCK_STATUS_BITS) * "Block Status",
+    "raw_data_offset" / Int32ul * "Raw Data Offset",
+    "raw_data_length" / Int32ul * "Raw Data Length",
+    "data_length" / Int32ul * "Data Length",
+    "error_severity" / _severity() * "Error Severity",
+))
+ERROR_STATUS_BLOCK = compiled(ErrorStatusBlock)
+
 
 # ACPI 6.5 Table 18.12 Generic Error Data Entry (64 bytes; 72 from revision 0x300)
-_GEDE_FIELDS = [
-    ("section_type", SECTION_GUID),
-    ("error_severity", SEVERITY),
-    ("revision", U16),
-    ("validation_bits", Bits(U8, [("fru_id", 0, 1), ("fru_text", 1, 1), ("timestamp", 2, 1)])),
-    ("flags", Bits(U8, SECTION_FLAGS)),
-    ("error_data_length", U32),
-    ("fru_id", GUID),
-    ("fru_text", Text(20)),
-]
-DATA_ENTRY = Layout("generic error data entry", "ACPI 6.5 18.3.2.7.1", _GEDE_FIELDS)
-DATA_ENTRY_V300 = Layout("generic error data entry (rev 0x300)", "ACPI 6.5 18.3.2.7.1",
-                         _GEDE_FIELDS + [("timestamp", TIMESTAMP)])
+def _data_entry_fields():
+    return [
+        "section_type" / SectionType() * "Section Type",
+        "error_severity" / _severity() * "Error Severity",
+        "revision" / Int16ul * "Revision",
+        "validation_bits" / BitFields(Int8ul, [("fru_id", 0, 1), ("fru_text", 1, 1),
+                                               ("timestamp", 2, 1)]) * "Validation Bits",
+        "flags" / BitFields(Int8ul, SECTION_FLAGS) * "Flags",
+        "error_data_length" / Int32ul * "Error Data Length",
+        "fru_id" / Guid() * "FRU Id",
+        "fru_text" / Text(20) * "FRU Text",
+    ]
+
+
+GenericErrorDataEntry = _titled("generic error data entry", "ACPI 6.5 18.3.2.7.1",
+                                Struct(*_data_entry_fields()))
+GenericErrorDataEntryV300 = _titled("generic error data entry (rev 0x300)", "ACPI 6.5 18.3.2.7.1",
+                                    Struct(*_data_entry_fields(), "timestamp" / Timestamp() * "Timestamp"))
+DATA_ENTRY = compiled(GenericErrorDataEntry)
+DATA_ENTRY_V300 = compiled(GenericErrorDataEntryV300)
 DATA_ENTRY_DEFAULT_REVISION = 0x0300

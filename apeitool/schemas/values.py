@@ -1,5 +1,5 @@
 """Spec value helpers shared by the construct schemas and the CPER layouts. Kept free of construct
-so that the CPER path (schemas/layout.py) does not pay for importing it."""
+so that the table path does not pay for what the CPER path needs and the other way round."""
 from __future__ import annotations
 
 
