@@ -315,7 +315,7 @@ def render_decoded(results, fmt: str, color: bool = False, arch: str = "arm64",
         from .render.iasl import render
         return "\n".join(render(d.data, d.label) for d in results)
     from .render.text import render, render_cper
-    return "".join(render_cper(d.model, d.label, d.warnings, color) if d.kind in CPER_KINDS
+    return "".join(render_cper(d.model, d.label, d.warnings, color, d.data) if d.kind in CPER_KINDS
                    else render(d.model, d.label, d.warnings, color) for d in results)
 
 

@@ -85,44 +85,51 @@ def body_offsets(section_type: str, body: dict, base: int, path: str, out: Offse
 
 def cper_offsets(doc: dict, data: bytes) -> Offsets:
     """Every field of a decoded CPER document (records, status blocks or sections) in `data`."""
-    from .cper import FORMS, iter_items
+    from .cper import iter_items
+    out: Offsets = {}
+    for i, (model, _w, pos, _length) in enumerate(iter_items(data, doc["form"])):
+        item_offsets(doc["form"], i, model, pos, out)
+    return out
+
+
+def item_offsets(form: str, i: int, model: dict, pos: int, out: Optional[Offsets] = None) -> Offsets:
+    """Every field of item `i` of a CPER document (a record, status block or section model) that
+    starts at byte `pos`, keyed like the document's paths ('records[0].header.record_id')."""
+    from .cper import FORMS
     from .cper.estatus import BLOCK_HEADER, entry_layout
     from .cper.record import DESCRIPTOR_SIZE, HEADER_SIZE
     from .schemas.cper import ERROR_STATUS_BLOCK, RECORD_HEADER, SECTION_DESCRIPTOR
-    form = doc["form"]
-    key = FORMS[form]
-    out: Offsets = {}
-    for i, (model, _w, pos, _length) in enumerate(iter_items(data, form)):
-        item = f"{key}[{i}]"
-        out[item] = pos
-        if form == "record":
-            layout_offsets(RECORD_HEADER, pos, f"{item}.header", out)
-            for s, sec in enumerate(model["sections"]):
-                spath = f"{item}.sections[{s}]"
-                dpos = pos + HEADER_SIZE + s * DESCRIPTOR_SIZE
-                out[spath] = dpos
-                layout_offsets(SECTION_DESCRIPTOR, dpos, f"{spath}.descriptor", out)
-                if sec.get("body") is not None:
-                    body_offsets(sec["descriptor"]["section_type"], sec["body"],
-                                 pos + sec["descriptor"]["section_offset"], f"{spath}.body", out)
-            for u, gap in enumerate(model.get("unparsed", [])):
-                out[f"{item}.unparsed[{u}]"] = pos + gap["offset"]
-        elif form == "section":
-            layout_offsets(SECTION_DESCRIPTOR, pos, f"{item}.descriptor", out)
-            body_offsets(model["descriptor"]["section_type"], model["body"],
-                         pos + model["descriptor"]["section_offset"], f"{item}.body", out)
-        else:
-            layout_offsets(ERROR_STATUS_BLOCK, pos, item, out)
-            epos = pos + BLOCK_HEADER
-            for e, entry in enumerate(model["entries"]):
-                epath = f"{item}.entries[{e}]"
-                layout = entry_layout(entry["revision"])
-                out[epath] = epos
-                layout_offsets(layout, epos, epath, out)
-                body_offsets(entry["section_type"], entry["body"], epos + layout.size, f"{epath}.body", out)
-                epos += layout.size + entry["error_data_length"]
-            if "raw_data" in model:
-                out[f"{item}.raw_data"] = pos + model["raw_data_offset"]
+    out = {} if out is None else out
+    item = f"{FORMS[form]}[{i}]"
+    out[item] = pos
+    if form == "record":
+        layout_offsets(RECORD_HEADER, pos, f"{item}.header", out)
+        for s, sec in enumerate(model["sections"]):
+            spath = f"{item}.sections[{s}]"
+            dpos = pos + HEADER_SIZE + s * DESCRIPTOR_SIZE
+            out[spath] = dpos
+            layout_offsets(SECTION_DESCRIPTOR, dpos, f"{spath}.descriptor", out)
+            if sec.get("body") is not None:
+                body_offsets(sec["descriptor"]["section_type"], sec["body"],
+                             pos + sec["descriptor"]["section_offset"], f"{spath}.body", out)
+        for u, gap in enumerate(model.get("unparsed", [])):
+            out[f"{item}.unparsed[{u}]"] = pos + gap["offset"]
+    elif form == "section":
+        layout_offsets(SECTION_DESCRIPTOR, pos, f"{item}.descriptor", out)
+        body_offsets(model["descriptor"]["section_type"], model["body"],
+                     pos + model["descriptor"]["section_offset"], f"{item}.body", out)
+    else:
+        layout_offsets(ERROR_STATUS_BLOCK, pos, item, out)
+        epos = pos + BLOCK_HEADER
+        for e, entry in enumerate(model["entries"]):
+            epath = f"{item}.entries[{e}]"
+            layout = entry_layout(entry["revision"])
+            out[epath] = epos
+            layout_offsets(layout, epos, epath, out)
+            body_offsets(entry["section_type"], entry["body"], epos + layout.size, f"{epath}.body", out)
+            epos += layout.size + entry["error_data_length"]
+        if "raw_data" in model:
+            out[f"{item}.raw_data"] = pos + model["raw_data_offset"]
     return out
 
 

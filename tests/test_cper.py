@@ -543,3 +543,22 @@ def test_versions_of_the_memory_location_and_aer_gate():
     for version, sev, expect in (("6.1", "corrected", 0), ("6.1", "informational", 3), ("6.12", "corrected", 4)):
         got = [l for l in _doc_lines(_block("pcie", pcie, sev), "arm64", version) if "aer_" in l or "TLP" in l]
         assert len(got) == expect, (version, sev, got)
+
+
+def test_text_tree_gives_each_field_its_spec_name_and_byte_offset(tmp_path):
+    """Like the HEST tree: every field a structure has reads '<offset> <spec name>: value', the
+    offset counted in the input file, so the field can be found in a hex dump."""
+    one = apeitool.build({"records": [{"sections": [
+        {"descriptor": {"section_type": "arm"}, "body": {"mpidr": 0x80000001, "error_info": [{"type": 2}],
+                                                         "context": [{"register_array": "00" * 8}]}}]}]}, "cper")
+    path = tmp_path / "two.cper"
+    path.write_bytes(one + one)
+    r = CliRunner().invoke(main, ["decode", str(path)])
+    assert r.exit_code == 0, r.output
+    second = len(one)
+    body = second + 128 + 72          # the second record's only section starts after its descriptor
+    for off, text in [(second + 0x14, "Record Length"), (second + 128 + 0x10, "Section Type"),
+                      (body, "ARM Processor"), (body + 16, "MPIDR_EL1: 2147483649 (0x80000001)"),
+                      (body + 40, "[0]"), (body + 40 + 4, "Type: 2"),
+                      (body + 40 + 32 + 8, "Register Array: 0000000000000000")]:
+        assert f"{off:04X} {text}" in r.output, (off, text)

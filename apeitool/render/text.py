@@ -105,58 +105,79 @@ def _leaf_text(value) -> str:
     return repr(value) if isinstance(value, str) and value == "" else str(value)
 
 
-def _add_value(tree, name: str, value, layout=None, owner=None):
-    """One field; a field whose validation bit is clear is shown dimmed as not valid."""
+class _Where:
+    """Where the fields of one CPER item are: its offset map (locate.item_offsets) and the width
+    of the offset column."""
+
+    def __init__(self, offsets, width: int = 4):
+        self.offsets, self.width = offsets or {}, width
+
+    def head(self, path: str, label: str) -> str:
+        off = self.offsets.get(path)
+        return f"[dim]{off:0{self.width}X}[/dim] {label}" if off is not None else label
+
+
+def _label_of(layout, name: str) -> str:
+    docs = getattr(layout, "docs", None) or {}
+    return _escape(docs.get(name) or name)
+
+
+def _add_value(tree, name: str, value, layout=None, owner=None, where=None, path: str = "", label=None):
+    """One field, with its offset and spec name when known; a field whose validation bit is clear
+    is shown dimmed as not valid. `layout` is the compiled structure `owner` was decoded with."""
+    where = where or _Where(None)
     valid = layout is None or owner is None or layout.is_valid(owner, name)
     mark = "" if valid else " [dim](not valid)[/dim]"
+    head = where.head(path, label if label is not None else _label_of(layout, name))
     if isinstance(value, dict):
-        sub = tree.add(f"{_escape(name)}{mark}")
-        inner = _sub_layout(layout, name)
+        sub = tree.add(f"{head}{mark}")
+        inner = None if layout is None else layout.sub(name)
         for k, v in value.items():
-            _add_value(sub, k, v, inner, value)
+            _add_value(sub, k, v, inner, value, where, f"{path}.{k}")
     elif isinstance(value, list):
-        sub = tree.add(f"{_escape(name)} [{len(value)}]{mark}")
-        item_layout = _item_layout(layout, name)
+        sub = tree.add(f"{head} [{len(value)}]{mark}")
         for i, item in enumerate(value):
-            if isinstance(item, dict):
-                node = sub.add(f"[{i}]")
-                for k, v in item.items():
-                    _add_value(node, k, v, item_layout, item)
-            else:
-                sub.add(f"[{i}] {_escape(_leaf_text(item))}")
+            sub.add(f"[{i}] {_escape(_leaf_text(item))}")
     else:
-        text = f"{_escape(name)}: {_escape(_leaf_text(value))}"
+        text = f"{head}: {_escape(_leaf_text(value))}"
         tree.add(text + mark if valid else f"[dim]{text}[/dim]{mark}")
 
 
-def _sub_layout(layout, name):
-    return None if layout is None else layout.sub(name)
+def _add_fields(tree, obj: dict, layout, where, path: str, skip=()):
+    for k, v in obj.items():
+        if k not in skip:
+            _add_value(tree, k, v, layout, obj, where, f"{path}.{k}")
 
 
-def _item_layout(layout, name):
-    from ..schemas.sections import BODIES
-    for body in BODIES.values():
-        if body.layout is layout:
-            for part in body.parts:
-                if part.name == name:
-                    return part.layout
-    return None
-
-
-def _body(tree, stype, body, error):
+def _body(tree, stype, body, error, where=None, path: str = ""):
     from ..cper.body import section_key
     from ..guids import SECTION_TYPES, section_title
     from ..schemas.sections import BODIES
+    where = where or _Where(None)
     key = section_key(stype)
     title = SECTION_TYPES[key][1] if key else (section_title(stype) or f"unknown section {stype}")
-    node = tree.add(f"[bold]{_escape(title)}[/bold]")
+    node = tree.add(where.head(path, f"[bold]{_escape(title)}[/bold]"))
     if error:
         node.add(f"[red]error:[/red] {_escape(error)}")
     if body is None:
         return
-    layout = BODIES[key].layout if key in BODIES and "data" not in body else None
+    spec = BODIES[key] if key in BODIES and "data" not in body else None
+    layout = spec.layout if spec is not None else None
+    parts = {p.name: p for p in spec.parts} if spec is not None else {}
     for k, v in body.items():
-        _add_value(node, k, v, layout, body)
+        part = parts.get(k)
+        if part is not None and part.layout is not None:
+            sub = node.add(f"{where.head(f'{path}.{k}', _escape(part.label or k))} [{len(v)}]")
+            for i, item in enumerate(v):
+                ipath = f"{path}.{k}[{i}]"
+                inode = sub.add(where.head(ipath, f"[{i}]"))
+                _add_fields(inode, item, part.layout, where, ipath, skip=(part.blob_after,))
+                if part.blob_after in item:
+                    _add_value(inode, part.blob_after, item[part.blob_after], None, None, where,
+                               f"{ipath}.{part.blob_after}", _escape(part.blob_label or part.blob_after))
+            continue
+        _add_value(node, k, v, layout, body, where, f"{path}.{k}",
+                   _escape(part.label or k) if part is not None else None)
         if isinstance(v, str) and layout is not None and layout.is_valid(body, k):
             view = _blob_view(key, k, v)
             if view is not None:
@@ -173,51 +194,70 @@ def _blob_view(key: str, name: str, hexdata: str):
     return None if view is None else view[0]
 
 
-def cper_tree(doc: dict, label: str, warnings=()):
+def cper_item_tree(form: str, i: int, item: dict, offsets=None, width: int = 4):
+    """The tree of one record, status block or section; `offsets` (locate.item_offsets) puts each
+    field's byte offset in the input before it."""
     from rich.tree import Tree
-    from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR
-    form = doc["form"]
+    from ..cper import FORMS
+    from ..cper.estatus import entry_layout
+    from ..schemas.cper import ERROR_STATUS_BLOCK, RECORD_HEADER, SECTION_DESCRIPTOR
+    where = _Where(offsets, width)
+    path = f"{FORMS[form]}[{i}]"
+    if form == "record":
+        h = item["header"]
+        node = Tree(where.head(path, f"[bold]Record {i}[/bold]: {h['error_severity']}, {h['section_count']} "
+                                     f"section(s), {h['record_length']} bytes"))
+        _add_fields(node.add(where.head(f"{path}.header", "Header")), h, RECORD_HEADER, where, f"{path}.header")
+        sections = [(f"{path}.sections[{j}]", sec) for j, sec in enumerate(item["sections"])]
+    elif form == "estatus":
+        n = len(item["entries"])
+        node = Tree(where.head(path, f"[bold]Block {i}[/bold]: {item['error_severity']}, "
+                                     f"{n} entr{'y' if n == 1 else 'ies'}"))
+        _add_fields(node, item, ERROR_STATUS_BLOCK, where, path, skip=("entries", "raw_data", "unparsed"))
+        for j, e in enumerate(item["entries"]):
+            epath = f"{path}.entries[{j}]"
+            enode = node.add(where.head(epath, f"Entry {j}: severity {e['error_severity']}"))
+            _add_fields(enode, e, entry_layout(e["revision"]), where, epath, skip=("body", "error"))
+            _body(enode, e["section_type"], e.get("body"), e.get("error"), where, f"{epath}.body")
+        if item.get("raw_data"):
+            node.add(f"{where.head(f'{path}.raw_data', 'Raw Data')}: {_leaf_text(item['raw_data'])}")
+        return node
+    else:
+        node = Tree(where.head(path, f"[bold]Section {i}[/bold]"))
+        sections = [(path, item)]
+    for j, (spath, sec) in enumerate(sections):
+        d = sec["descriptor"]
+        snode = node.add(f"Section {j}: severity {d['section_severity']}")
+        dnode = snode.add(where.head(f"{spath}.descriptor", "Descriptor"))
+        _add_fields(dnode, d, SECTION_DESCRIPTOR, where, f"{spath}.descriptor")
+        _body(snode, d["section_type"], sec.get("body"), sec.get("error"), where, f"{spath}.body")
+    return node
+
+
+def cper_title(form: str, count, label: str) -> str:
     words = {"record": "CPER record(s)", "estatus": "error status block(s)", "section": "section(s)"}
-    items = doc[{"record": "records", "estatus": "blocks", "section": "sections"}[form]]
-    root = Tree(f"[bold]{len(items)} {words[form]}[/bold] — {_escape(label)}")
+    return f"[bold]{count} {words[form]}[/bold] — {_escape(label)}"
+
+
+def cper_tree(doc: dict, label: str, warnings=(), data: bytes = None):
+    """The whole document as one tree (with offsets when `data`, the decoded bytes, is given)."""
+    from rich.tree import Tree
+    from ..cper import FORMS, iter_items
+    form = doc["form"]
+    items = doc[FORMS[form]]
+    root = Tree(cper_title(form, len(items), label))
+    positions = [pos for _m, _w, pos, _n in iter_items(data, form)] if data is not None else []
+    width = 4 if data is None or len(data) <= 0x10000 else 8
     for i, item in enumerate(items):
-        if form == "record":
-            h = item["header"]
-            node = root.add(f"[bold]Record {i}[/bold]: {h['error_severity']}, {h['section_count']} "
-                            f"section(s), {h['record_length']} bytes")
-            hdr = node.add("Header")
-            for k, v in h.items():
-                _add_value(hdr, k, v, RECORD_HEADER, h)
-            sections = item["sections"]
-        elif form == "estatus":
-            node = root.add(f"[bold]Block {i}[/bold]: {item['error_severity']}, "
-                            f"{len(item['entries'])} entr{'y' if len(item['entries']) == 1 else 'ies'}")
-            for k, v in item.items():
-                if k not in ("entries", "raw_data", "unparsed"):
-                    _add_value(node, k, v)
-            for j, e in enumerate(item["entries"]):
-                enode = node.add(f"Entry {j}: severity {e['error_severity']}")
-                for k, v in e.items():
-                    if k not in ("body", "error"):
-                        _add_value(enode, k, v)
-                _body(enode, e["section_type"], e.get("body"), e.get("error"))
-            if item.get("raw_data"):
-                node.add(f"raw_data: {_leaf_text(item['raw_data'])}")
-            continue
-        else:
-            node = root.add(f"[bold]Section {i}[/bold]")
-            sections = [item]
-        for j, sec in enumerate(sections):
-            d = sec["descriptor"]
-            snode = node.add(f"Section {j}: severity {d['section_severity']}")
-            dnode = snode.add("Descriptor")
-            for k, v in d.items():
-                _add_value(dnode, k, v, SECTION_DESCRIPTOR, d)
-            _body(snode, d["section_type"], sec.get("body"), sec.get("error"))
+        offsets = None
+        if i < len(positions):
+            from ..locate import item_offsets
+            offsets = item_offsets(form, i, item, positions[i])
+        root.children.append(cper_item_tree(form, i, item, offsets, width))
     for w in warnings:
         root.add(f"[yellow]warning:[/yellow] {_escape(w.one_line())}")
     return root
 
 
-def render_cper(doc: dict, label: str, warnings=(), color: bool = None) -> str:
-    return tree_text(cper_tree(doc, label, warnings), color)
+def render_cper(doc: dict, label: str, warnings=(), color: bool = None, data: bytes = None) -> str:
+    return tree_text(cper_tree(doc, label, warnings, data), color)

@@ -246,6 +246,8 @@ class Part:
     rest: bool = False                     # a blob that takes every byte left
     length_adjust: int = 0                 # the length field counts this many bytes besides the blob
     blob_adjust: int = 0                   # each item's size field counts this many bytes besides its blob
+    label: str = ""                        # the spec's names of the part and of each item's blob
+    blob_label: str = ""
 
 
 @dataclass
@@ -276,7 +278,7 @@ def section_body(key: str, schema: Struct, min_length: Optional[int] = None) -> 
     head.title, head.ref = getattr(schema, "title", key), getattr(schema, "ref", "")
     parts = []
     for sc in subcons[k:]:
-        inner, _bit, _docs = _unwrap(sc)
+        inner, _bit, docs = _unwrap(sc)
         if isinstance(inner, Array):
             item = inner.subcon
             fixed = [s for s in item.subcons if _fixed(s)]
@@ -285,18 +287,20 @@ def section_body(key: str, schema: Struct, min_length: Optional[int] = None) -> 
             layout_schema.title = getattr(item, "title", sc.name)
             layout_schema.ref = getattr(item, "ref", "")
             part = Part(sc.name, compiled(layout_schema), count=inner.count,
-                        count_field=field_path(inner.count))
+                        count_field=field_path(inner.count), label=docs)
             if tail:
                 blob = _unwrap(tail[0])[0]
                 size_field, adjust = _length_of(blob.length)
                 part.blob_after, part.blob_len = tail[0].name, blob.length
                 part.blob_size_field, part.blob_adjust = size_field, adjust
+                part.blob_label = _unwrap(tail[0])[2]
             parts.append(part)
         elif isinstance(inner, Hex) and inner.length is None:
-            parts.append(Part(sc.name, rest=True))
+            parts.append(Part(sc.name, rest=True, label=docs))
         elif isinstance(inner, Hex):
             length_field, adjust = _length_of(inner.length)
-            parts.append(Part(sc.name, length=inner.length, length_field=length_field, length_adjust=adjust))
+            parts.append(Part(sc.name, length=inner.length, length_field=length_field, length_adjust=adjust,
+                              label=docs))
         else:
             raise TypeError(f"{key}: no walk for the variable field {sc.name!r}")
     return Body(key, schema, compiled(head), parts, min_length)
