@@ -210,6 +210,16 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
             sys.exit(2)
         return
 
+    if fmt in STREAMED_FORMATS and region is None and not want:
+        forms = _stream_forms(files, form, kind)
+        if forms is not None:
+            if color is None:
+                color = output == "-" and sys.stdout.isatty()
+            failed = _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_version, quiet)
+            if failed:
+                sys.exit(2)
+            return
+
     def load(path):
         decoded = apeitool.decode(path, table=want, kind=kind if kind in CPER_KINDS else None,
                                   form=form)
@@ -236,6 +246,74 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
     write(output, render_decoded(results, fmt, color, arch, source_id, kernel_version, quiet))
     if failed:
         sys.exit(2)
+
+
+STREAMED_FORMATS = ("json", "yaml", "kernel", "libcper", "text")
+
+
+def _stream_forms(files, form, kind):
+    """The CPER form (record or estatus) of every input when all of them are files of CPER records
+    or status blocks that can be read in windows (regular files or stdin), else None."""
+    from .bulk import HEAD, _cper_form
+    from .inputs import open_input
+    from .errors import ApeiError
+    forms = []
+    for path in files:
+        if path != "-" and not os.path.isfile(path):
+            return None
+        try:
+            with open_input(path) as f:
+                head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
+        except ApeiError:
+            return None
+        cper_form = _cper_form(head, form, kind)
+        if cper_form not in ("record", "estatus"):
+            return None
+        forms.append(cper_form)
+    return forms
+
+
+class _Abandon(Exception):
+    """An input failed after part of its output was written: the output file is not kept."""
+
+
+def _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_version, quiet) -> int:
+    """decode of CPER files item by item in flat memory (render/streamed.py). A file that fails
+    before any of its items is reported and skipped, as with whole files; one that fails part way
+    ends the run (its output file, if any, is not kept). Returns the number of failed inputs."""
+    from .errors import ApeiError
+    from .fileio import open_output
+    from .inputs import open_input
+    from .render.streamed import make_writer, stream_file
+
+    def on_warning(w):
+        if not quiet:
+            click.echo(f"apeitool: warning: {w.one_line()}", err=True)
+
+    def warner(label):
+        return None if quiet else (lambda m: click.echo(f"apeitool: warning: {label}: {m}", err=True))
+    failed = 0
+    try:
+        with open_output(output) as out:
+            writer = make_writer(fmt, out, len(files), color, arch, source_id, kernel_version, warner)
+            for path, form in zip(files, forms):
+                begun = writer.inputs
+                try:
+                    with open_input(path) as f:
+                        stream_file(writer, f, "<stdin>" if path == "-" else path, form, on_warning)
+                except ApeiError as e:
+                    if writer.inputs != begun:      # part of this input is out already
+                        _error(e.one_line())
+                        raise _Abandon() from None
+                    if len(files) == 1 or os.environ.get("APEITOOL_DEBUG"):
+                        raise
+                    _error(e.one_line())
+                    failed += 1
+            if writer.inputs:
+                writer.close()
+    except _Abandon:
+        return failed + 1
+    return failed
 
 
 def _decode_region(results, region_path, fmt, arch, output, color, quiet, kernel_version=None):

@@ -687,30 +687,41 @@ def s32(value: int) -> int:
     return value - (1 << 32) if value >> 31 else value
 
 
+class ItemPrinter:
+    """The kernel's lines item by item (a record, status block or section at a time), numbered
+    {1}, {2}... across the input as the kernel's sequence numbers would be."""
+
+    def __init__(self, form: str, arch: str = "arm64", source_id: int = 0, version=None,
+                 warn: Optional[Callable[[str], None]] = None):
+        self.form, self.arch, self.source_id, self.version, self.warn = form, arch, source_id, version, warn
+        self.n = 0
+
+    def item(self, model: dict) -> List[str]:
+        if self.form == "estatus":
+            if not _block_status_set(model):
+                return []   # ghes_read_estatus: block_status 0 is "no record" (-ENOENT), nothing printed
+            self.n += 1
+            return render_block(model, self.source_id, self.n, self.arch, self.version, warn=self.warn)
+        self.n += 1
+        if self.form == "record":
+            return render_record(model, self.n, self.arch, self.version, self.warn)
+        from ..cper.body import build_body
+        pfx = f"{{{self.n}}}{HW_ERR}"
+        d = model["descriptor"]
+        raw = b"" if model.get("body") is None else build_body(d["section_type"], model["body"])
+        view = View(raw)
+        lines = _section(pfx + " ", 0, d["section_type"], view, len(raw), d["section_severity"],
+                         d["validation_bits"], d["fru_id"], d["fru_text"], None, 0, self.arch,
+                         kernel_version(self.version))
+        if view.past and self.warn is not None:
+            self.warn(f"section {self.n}: the kernel's printer reads {view.past} bytes past the end of the "
+                      f"section here; what it prints for them depends on memory (shown as zeros)")
+        return lines
+
+
 def document(doc: dict, arch: str = "arm64", source_id: int = 0, version=None,
              warn: Optional[Callable[[str], None]] = None) -> str:
-    lines = []
-    if doc["form"] == "estatus":
-        n = 0
-        for block in doc["blocks"]:
-            if not _block_status_set(block):
-                continue   # ghes_read_estatus: block_status 0 is "no record" (-ENOENT), nothing printed
-            n += 1
-            lines += render_block(block, source_id, n, arch, version, warn=warn)
-    elif doc["form"] == "record":
-        for n, rec in enumerate(doc["records"], 1):
-            lines += render_record(rec, n, arch, version, warn)
-    else:
-        from ..cper.body import build_body
-        kv = kernel_version(version)
-        for n, sec in enumerate(doc["sections"], 1):
-            pfx = f"{{{n}}}{HW_ERR}"
-            d = sec["descriptor"]
-            raw = b"" if sec.get("body") is None else build_body(d["section_type"], sec["body"])
-            view = View(raw)
-            lines += _section(pfx + " ", 0, d["section_type"], view, len(raw), d["section_severity"],
-                              d["validation_bits"], d["fru_id"], d["fru_text"], None, 0, arch, kv)
-            if view.past and warn is not None:
-                warn(f"section {n}: the kernel's printer reads {view.past} bytes past the end of the "
-                     f"section here; what it prints for them depends on memory (shown as zeros)")
+    from ..cper import FORMS
+    printer = ItemPrinter(doc["form"], arch, source_id, version, warn)
+    lines = [line for item in doc[FORMS[doc["form"]]] for line in printer.item(item)]
     return "\n".join(lines) + "\n" if lines else ""

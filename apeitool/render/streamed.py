@@ -1,0 +1,280 @@
+"""Decode output written item by item, so a CPER file of any size renders in flat memory.
+
+A file of CPER records or status blocks is read in windows of whole items (cper/windows.py); each
+item is rendered and written as soon as it is decoded. The output is the same, byte for byte, as
+rendering the whole document at once (render_document): JSON is an array written element by
+element, YAML a block list, the kernel lines and the libcper objects one item at a time, the text
+tree one tree per item. What only the end of the file tells (zero padding, trailing bytes, whether
+libcper's output is one object or a list) is written when the end is reached.
+"""
+from __future__ import annotations
+
+import json
+from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
+
+from ..errors import DecodeError, DecodeWarning
+
+FORM_KEYS = {"record": "records", "estatus": "blocks", "section": "sections"}
+
+
+class ItemReader:
+    """The items of one CPER file (record or estatus form), lazily: iterate for (index, model,
+    warnings, file offset); afterwards `tail` holds what decode_document puts after the items
+    ({"padding": n} or {"trailing": hex}) and `tail_warnings` its warning."""
+
+    MAX_TRAILING = 64 << 20
+
+    def __init__(self, f: BinaryIO, label: str, form: str):
+        self.f, self.label, self.form = f, label, form
+        self.count = 0
+        self.tail: dict = {}
+        self.tail_warnings: List[DecodeWarning] = []
+
+    def __iter__(self) -> Iterator[Tuple[int, dict, list, int]]:
+        from ..cper import iter_items
+        from ..cper.windows import windows
+        rest, end = b"", 0
+        for w in windows(self.f, self.form, self.label):
+            stop = 0
+            for model, ws, pos, length in iter_items(w.data, self.form, self.label, w.base, w.first):
+                yield self.count, model, ws, w.base + pos
+                self.count += 1
+                stop = pos + length
+                end = w.base + stop
+            if w.last:
+                rest = w.data[stop:]
+        if not self.count:
+            raise DecodeError(f"no {self.form} found: the input is all zeros or too short", offset=0,
+                              source=self.label)
+        self._tail(rest, end)
+
+    def _tail(self, rest: bytes, end: int) -> None:
+        """What follows the last item: all zero bytes are padding, anything else trailing bytes
+        (bounded: the windows stopped framing there, so this is not a file of records any more)."""
+        zeros, kept = 0, []
+        size = 0
+        chunk = rest
+        while True:
+            if kept or any(chunk):
+                if not kept and zeros:
+                    kept.append(bytes(zeros))
+                kept.append(chunk)
+            else:
+                zeros += len(chunk)
+            size += len(chunk)
+            if size > self.MAX_TRAILING:
+                raise DecodeError(f"more than {self.MAX_TRAILING >> 20} MiB after the last {self.form}: "
+                                  f"not a file of them (an endless input?)", offset=end, source=self.label)
+            chunk = self.f.read(1 << 20)
+            if not chunk:
+                break
+        if kept:
+            data = b"".join(kept)
+            self.tail = {"trailing": data.hex()}
+            self.tail_warnings = [DecodeWarning(f"{len(data)} bytes after the last {self.form} are not "
+                                                f"part of it", end, None, self.label)]
+        elif size:
+            self.tail = {"padding": size}
+
+
+def _indent(text: str, by: int) -> str:
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+class Writer:
+    """Renders documents item by item to a binary `out`. Per input: begin(form, label), item(...)
+    for each item, end(tail); close() after the last input."""
+
+    def __init__(self, out: BinaryIO, n_inputs: int):
+        self.out, self.n_inputs, self.inputs = out, n_inputs, 0
+
+    def put(self, text: str) -> None:
+        if text:
+            self.out.write(text.encode("utf-8"))
+
+    def begin(self, form: str, label: str) -> None:
+        self.form, self.label = form, label
+        self.inputs += 1
+
+    def item(self, i: int, model: dict, pos: int) -> None:
+        raise NotImplementedError
+
+    def end(self, tail: dict) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class JsonWriter(Writer):
+    """json.dumps(doc, indent=2) (or of the list of documents), one element at a time."""
+
+    def begin(self, form, label):
+        super().begin(form, label)
+        many = self.n_inputs > 1
+        self.depth = 2 if many else 0
+        head = "[\n" if many and self.inputs == 1 else ""
+        head += ",\n" if many and self.inputs > 1 else ""
+        key = FORM_KEYS[form]
+        self.put(head + _indent(f'{{\n  "form": {json.dumps(form)},\n  "{key}": [', self.depth))
+
+    def item(self, i, model, pos):
+        text = json.dumps(model, indent=2)
+        self.put(("," if i else "") + "\n" + _indent(text, self.depth + 4))
+
+    def end(self, tail):
+        out = "\n" + _indent("  ]", self.depth)
+        for k, v in tail.items():
+            out += ",\n" + _indent(f"  {json.dumps(k)}: {json.dumps(v)}", self.depth)
+        self.put(out + "\n" + _indent("}", self.depth))
+
+    def close(self):
+        self.put("\n]\n" if self.n_inputs > 1 else "\n")
+
+
+class YamlWriter(Writer):
+    """render.data.to_yaml of the document (or of the list of documents), one item at a time."""
+
+    def begin(self, form, label):
+        from .data import to_yaml
+        super().begin(form, label)
+        self.to_yaml = to_yaml
+        self.many = self.n_inputs > 1
+        text = self.to_yaml({"form": form}) + FORM_KEYS[form] + ":\n"
+        self.put(self._nest(text, first=True))
+
+    def _nest(self, text: str, first: bool = False) -> str:
+        """A top-level mapping's text as part of an element of the list of documents."""
+        if not self.many:
+            return text
+        lines = text.splitlines(keepends=True)
+        return "".join(("- " if first and k == 0 else "  ") + line for k, line in enumerate(lines))
+
+    def item(self, i, model, pos):
+        self.put(self._nest(self.to_yaml([model])))
+
+    def end(self, tail):
+        if tail:
+            self.put(self._nest(self.to_yaml(tail)))
+
+
+class KernelWriter(Writer):
+    """The kernel's lines for each item (render.kernel), numbered across the whole input."""
+
+    def __init__(self, out, n_inputs, arch, source_id, version, warn):
+        super().__init__(out, n_inputs)
+        self.arch, self.source_id, self.version, self.warn = arch, source_id, version, warn
+
+    def begin(self, form, label):
+        from .kernel import ItemPrinter
+        super().begin(form, label)
+        self.printer = ItemPrinter(form, self.arch, self.source_id, self.version,
+                                   self.warn(label) if self.warn else None)
+
+    def item(self, i, model, pos):
+        lines = self.printer.item(model)
+        if lines:
+            self.put("\n".join(lines) + "\n")
+
+
+class LibcperWriter(Writer):
+    """libcper's JSON: one object for a file of one record, else a list; a list of those for several
+    files. The first object is held until the second tells which."""
+
+    def begin(self, form, label):
+        from . import libcper
+        super().begin(form, label)
+        if form == "estatus":
+            raise DecodeError("libcper has no format for error status blocks (use --format json or kernel)",
+                              source=label)
+        self.convert = libcper.record if form == "record" else libcper.section_form
+        self.depth = 2 if self.n_inputs > 1 else 0
+        if self.n_inputs > 1:
+            self.put("[\n" if self.inputs == 1 else ",\n")
+        self.held: Optional[dict] = None
+        self.n = 0
+
+    def item(self, i, model, pos):
+        obj = self.convert(model)
+        self.n += 1
+        if self.n == 1:
+            self.held = obj
+            return
+        if self.n == 2:
+            self.put(_indent("[\n", self.depth) + _indent(json.dumps(self.held, indent=2), self.depth + 2))
+            self.held = None
+        self.put(",\n" + _indent(json.dumps(obj, indent=2), self.depth + 2))
+
+    def end(self, tail):
+        if self.held is not None:
+            self.put(_indent(json.dumps(self.held, indent=2), self.depth))
+        else:
+            self.put("\n" + _indent("]", self.depth))
+
+    def close(self):
+        self.put("\n]\n" if self.n_inputs > 1 else "\n")
+
+
+class TextWriter(Writer):
+    """The text tree: a title per input, one tree per item with its fields' offsets, a count."""
+
+    def __init__(self, out, n_inputs, color):
+        super().__init__(out, n_inputs)
+        self.color = color
+
+    def begin(self, form, label):
+        from .text import cper_heading
+        super().begin(form, label)
+        self.width = 4
+        self.put(self._text(cper_heading(form, label)))
+
+    def _text(self, renderable) -> str:
+        from .text import tree_text
+        return tree_text(renderable, self.color)
+
+    def item(self, i, model, pos):
+        from ..locate import item_offsets
+        from .text import cper_item_tree
+        self.n = i + 1
+        if pos > 0xFFFF:
+            self.width = 8
+        self.put(self._text(cper_item_tree(self.form, i, model, item_offsets(self.form, i, model, pos),
+                                           self.width)))
+
+    def end(self, tail):
+        from .text import cper_footer
+        self.put(self._text(cper_footer(self.form, self.n, tail)))
+
+
+def make_writer(fmt: str, out: BinaryIO, n_inputs: int, color: bool = False, arch: str = "arm64",
+                source_id: int = 0, version=None, warn: Optional[Callable] = None) -> Writer:
+    if fmt == "json":
+        return JsonWriter(out, n_inputs)
+    if fmt == "yaml":
+        return YamlWriter(out, n_inputs)
+    if fmt == "kernel":
+        return KernelWriter(out, n_inputs, arch, source_id, version, warn)
+    if fmt == "libcper":
+        return LibcperWriter(out, n_inputs)
+    if fmt == "text":
+        return TextWriter(out, n_inputs, color)
+    raise ValueError(fmt)
+
+
+def stream_file(writer: Writer, f: BinaryIO, label: str, form: str,
+                on_warning: Callable[[DecodeWarning], None]) -> int:
+    """Decode one CPER file through `writer`; returns the number of items."""
+    reader = ItemReader(f, label, form)
+    started = False
+    for i, model, warnings, pos in reader:
+        if not started:
+            writer.begin(form, label)
+            started = True
+        for w in warnings:
+            on_warning(w)
+        writer.item(i, model, pos)
+    for w in reader.tail_warnings:
+        on_warning(w)
+    writer.end(reader.tail)
+    return reader.count

@@ -1,0 +1,125 @@
+"""decode streams CPER files item by item in every format, and the output is byte for byte what
+rendering the whole document gives (cli.render_decoded)."""
+import random
+import resource
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import apeitool
+from apeitool.cli import main, render_decoded
+from apeitool.gen import block_spec, record_spec
+from apeitool.schemas.sections import BODIES
+from conftest import CORPUS
+
+FORMATS = ["json", "yaml", "kernel", "text", "libcper"]
+
+
+def _records(n, seed, tail=b""):
+    rng = random.Random(seed)
+    keys = sorted(BODIES)
+    raw = b"".join(apeitool.build({"records": [record_spec(rng, keys)]}, "cper") for _ in range(n))
+    return raw + tail
+
+
+def _blocks(n, seed, tail=b""):
+    rng = random.Random(seed)
+    keys = sorted(BODIES)
+    return b"".join(apeitool.build({"blocks": [block_spec(rng, keys)]}, "estatus") for _ in range(n)) + tail
+
+
+def _inputs(tmp_path):
+    files = {
+        "one.cper": _records(1, 1),
+        "many.cper": _records(60, 2),
+        "padded.cper": _records(5, 3, bytes(300)),
+        "blocks-trailing.bin": _blocks(4, 4, bytes(16) + b"\x01garbage" + bytes(7)),
+        "blocks.bin": _blocks(20, 5),
+        "blocks-padded.bin": _blocks(3, 6, bytes(64)),
+    }
+    if (CORPUS / "libcper").is_dir():
+        files["libcper.cper"] = b"".join(p.read_bytes() for p in sorted((CORPUS / "libcper").glob("allvalid-*.cper")))
+    out = {}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        out[name] = str(tmp_path / name)
+    return out
+
+
+def _whole(paths, fmt, **kw):
+    results = [d for p in paths for d in apeitool.decode(p)]
+    return render_decoded(results, fmt, False, kw.get("arch", "arm64"), 0, None, True)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_streamed_output_is_the_whole_documents_output(tmp_path, fmt):
+    files = _inputs(tmp_path)
+    runner = CliRunner()
+    groups = [[p] for p in files.values()] + [[files["many.cper"], files["padded.cper"]],
+                                               [files["one.cper"], files["blocks.bin"], files["blocks-trailing.bin"]]]
+    for paths in groups:
+        if fmt == "libcper" and any("blocks" in p for p in paths):
+            continue                   # libcper has no status block format (tested below)
+        for arch in ("arm64", "x86_64"):
+            r = runner.invoke(main, ["decode", "-q", "-f", fmt, "--arch", arch, *paths])
+            assert r.exit_code == 0, (paths, r.output)
+            assert r.output == _whole(paths, fmt, arch=arch), (paths, arch)
+
+
+def test_streamed_text_has_offsets_counted_in_the_file(tmp_path):
+    files = _inputs(tmp_path)
+    r = CliRunner().invoke(main, ["decode", "-q", files["padded.cper"]])
+    assert r.exit_code == 0
+    assert r.output.rstrip().endswith("5 CPER records, then 300 zero bytes of padding")
+
+
+def test_a_bad_file_among_several_is_reported_and_the_others_stream(tmp_path):
+    files = _inputs(tmp_path)
+    bad = tmp_path / "bad.cper"
+    bad.write_bytes(b"CPER" + bytes(200))           # a record header whose length is 0
+    out = tmp_path / "out.json"
+    r = CliRunner().invoke(main, ["decode", "-f", "json", files["one.cper"], str(bad), files["many.cper"],
+                                  "-o", str(out)])
+    assert r.exit_code == 2 and "bad.cper" in r.output
+    import json
+    docs = json.loads(out.read_text())
+    assert [len(d["records"]) for d in docs] == [1, 60]
+
+
+def test_a_file_failing_part_way_leaves_no_output_file(tmp_path):
+    good = _records(30, 7)
+    broken = bytearray(good + good)
+    broken[len(good) + 20:len(good) + 24] = (1 << 30).to_bytes(4, "little")   # a length that lies
+    path = tmp_path / "broken.cper"
+    path.write_bytes(bytes(broken))
+    out = tmp_path / "out.json"
+    r = CliRunner().invoke(main, ["decode", "-f", "json", str(path), "-o", str(out)])
+    assert r.exit_code == 2 and "broken.cper" in r.output and "Traceback" not in r.output
+    assert not out.exists() and not list(tmp_path.glob(".apeitool-*"))
+
+
+def test_libcper_refuses_status_blocks_in_one_line(tmp_path):
+    files = _inputs(tmp_path)
+    r = CliRunner().invoke(main, ["decode", "-f", "libcper", files["blocks.bin"]])
+    assert r.exit_code == 2 and "status blocks" in r.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "kernel", "libcper", "text"])
+def test_every_format_streams_in_flat_memory(tmp_path, fmt):
+    """Peak RSS of a whole process barely moves from a small input to one 8 times larger: the
+    output is written as the input is read (the 1 GiB figures are in bench/memory.py)."""
+    small, large = tmp_path / "small.cper", tmp_path / "large.cper"
+    unit = _records(200, 8)
+    small.write_bytes(unit * 4)
+    large.write_bytes(unit * 32)
+    peaks = []
+    for path in (small, large):
+        probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+                 "check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        r = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "apeitool", "decode", "-q",
+                            "-f", fmt, str(path)], capture_output=True, text=True, check=True)
+        peaks.append(int(r.stdout) / 1024)
+    assert peaks[1] < peaks[0] + 15, peaks      # MiB; the whole document would grow by ~10x
+    assert resource  # noqa: (imported for the probe's sake)
