@@ -87,8 +87,12 @@ def cper_offsets(doc: dict, data: bytes) -> Offsets:
     """Every field of a decoded CPER document (records, status blocks or sections) in `data`."""
     from .cper import iter_items
     out: Offsets = {}
-    for i, (model, _w, pos, _length) in enumerate(iter_items(data, doc["form"])):
+    end = 0
+    for i, (model, _w, pos, length) in enumerate(iter_items(data, doc["form"])):
         item_offsets(doc["form"], i, model, pos, out)
+        end = pos + length
+    if doc.get("trailing"):
+        out["trailing"] = end
     return out
 
 

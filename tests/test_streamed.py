@@ -123,3 +123,25 @@ def test_every_format_streams_in_flat_memory(tmp_path, fmt):
         peaks.append(int(r.stdout) / 1024)
     assert peaks[1] < peaks[0] + 15, peaks      # MiB; the whole document would grow by ~10x
     assert resource  # noqa: (imported for the probe's sake)
+
+
+def test_validate_streams_with_the_whole_documents_findings(tmp_path):
+    from apeitool.validate import validate_bytes, validate_path
+    files = _inputs(tmp_path)
+    odd = bytearray(_records(6, 9))
+    odd[8:12] = (0x1234).to_bytes(4, "little")                # Signature End not 0xFFFFFFFF
+    (tmp_path / "odd.cper").write_bytes(bytes(odd))
+    files["odd.cper"] = str(tmp_path / "odd.cper")
+    for name, path in files.items():
+        data = open(path, "rb").read()
+        whole = [f.to_dict() if hasattr(f, "to_dict") else vars(f) for f in validate_bytes(data, path)]
+        streamed = [f.to_dict() if hasattr(f, "to_dict") else vars(f) for f in validate_path(path)]
+        assert streamed == whole, name
+    assert any(f.rule == "CPER.SIGNATURE_END" and f.path == "records[0].header.signature_end"
+               for f in validate_path(files["odd.cper"]))
+    good = _records(3, 10)
+    broken = bytearray(good + good)
+    broken[len(good) + 20:len(good) + 24] = (1 << 30).to_bytes(4, "little")   # record 3's length lies
+    (tmp_path / "broken.cper").write_bytes(bytes(broken))
+    found = validate_path(str(tmp_path / "broken.cper"))
+    assert [f.rule for f in found if f.rule == "TABLE.STRUCTURE"] == ["TABLE.STRUCTURE"]

@@ -29,6 +29,7 @@ class ItemReader:
         self.count = 0
         self.tail: dict = {}
         self.tail_warnings: List[DecodeWarning] = []
+        self.tail_offset = 0
 
     def __iter__(self) -> Iterator[Tuple[int, dict, list, int]]:
         from ..cper import iter_items
@@ -49,6 +50,7 @@ class ItemReader:
         self._tail(rest, end)
 
     def _tail(self, rest: bytes, end: int) -> None:
+        self.tail_offset = end
         """What follows the last item: all zero bytes are padding, anything else trailing bytes
         (bounded: the windows stopped framing there, so this is not a file of records any more)."""
         zeros, kept = 0, []

@@ -76,6 +76,7 @@ class Context:
         self.region_lines = None                # what bert.c logs walking the region
         self._offsets = None
         self._linux_view = None
+        self.first = 0                          # the number of the model's first item (streamed CPER)
 
     @property
     def linux_view(self):

@@ -13,7 +13,7 @@ SEVERITY_RANK = {"fatal": 0, "recoverable": 1, "corrected": 2, "informational": 
 def records(ctx):
     if ctx.kind == "cper" and ctx.model:
         key = {"record": "records", "section": "sections"}.get(ctx.model.get("form"))
-        for i, item in enumerate(ctx.model.get(key, []) if key else []):
+        for i, item in enumerate(ctx.model.get(key, []) if key else [], ctx.first):
             yield f"{key}[{i}]", item
 
 
@@ -29,7 +29,7 @@ def sections(ctx):
 def blocks(ctx):
     """(path, block): status-block documents, or a BERT's region."""
     if ctx.kind == "estatus" and ctx.model:
-        for i, b in enumerate(ctx.model.get("blocks", [])):
+        for i, b in enumerate(ctx.model.get("blocks", []), ctx.first):
             yield f"blocks[{i}]", b
     elif ctx.kind == "bert" and ctx.region_blocks:
         for i, b in enumerate(ctx.region_blocks):
