@@ -124,6 +124,23 @@ def _cper_form(head: bytes, form: Optional[str], kind: Optional[str]) -> Optiona
     return None
 
 
+def window_form(path: str, form: Optional[str] = None, kind: Optional[str] = None) -> Optional[str]:
+    """'record' or 'estatus' when `path` (a regular file, or '-' for stdin, peeked) holds CPER
+    records or status blocks that can be read in windows; else None (tables, text dumps,
+    descriptor+body sections, devices: decoded whole)."""
+    from .errors import ApeiError
+    from .inputs import open_input
+    if path != "-" and not os.path.isfile(path):
+        return None
+    try:
+        with open_input(path) as f:
+            head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
+    except ApeiError:
+        return None
+    found = _cper_form(head, form, kind)
+    return found if found in ("record", "estatus") else None
+
+
 def decode_file(f: BinaryIO, label: str, form: str, sink: Sink, pool=None, jobs: int = 1,
                 spool: str = "") -> None:
     """`pool` and `spool` (the workers' temporary folder) go together."""

@@ -252,25 +252,11 @@ STREAMED_FORMATS = ("json", "yaml", "kernel", "libcper", "text")
 
 
 def _stream_forms(files, form, kind):
-    """The CPER form (record or estatus) of every input when all of them are files of CPER records
-    or status blocks that can be read in windows (regular files or stdin), else None."""
-    from .bulk import HEAD, _cper_form
-    from .inputs import open_input
-    from .errors import ApeiError
-    forms = []
-    for path in files:
-        if path != "-" and not os.path.isfile(path):
-            return None
-        try:
-            with open_input(path) as f:
-                head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
-        except ApeiError:
-            return None
-        cper_form = _cper_form(head, form, kind)
-        if cper_form not in ("record", "estatus"):
-            return None
-        forms.append(cper_form)
-    return forms
+    """The CPER form (record or estatus) of every input when all of them can be read in windows,
+    else None."""
+    from .bulk import window_form
+    forms = [window_form(path, form, kind) for path in files]
+    return None if None in forms else forms
 
 
 class _Abandon(Exception):
@@ -966,8 +952,14 @@ def diff_command(a, b, fmt, ignore, with_stat, table, form, output, color):
     from .render import diffreport
     if a == "-" and b == "-":
         raise click.UsageError("stdin ('-') can be read only once")
-    da, db = load_pair(a, b, table, form)
-    result = diff_decoded(da, db, ignore)
+    from .bulk import window_form
+    forms = set() if table or "-" in (a, b) else {window_form(a, form), window_form(b, form)}
+    if len(forms) == 1 and None not in forms:        # two files of one CPER form: read in lockstep
+        from .diff import diff_cper_files
+        result = diff_cper_files(a, b, forms.pop(), ignore)
+    else:
+        da, db = load_pair(a, b, table, form)
+        result = diff_decoded(da, db, ignore)
     if fmt == "json":
         report = diffreport.json_text(result, with_stat)
     else:

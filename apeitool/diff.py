@@ -284,6 +284,59 @@ def diff_decoded(da, db, ignore=()) -> DiffResult:
     return DiffResult(da.label, db.label, kind_a, kept, len(changes) - len(kept))
 
 
+def diff_cper_files(path_a: str, path_b: str, form: str, ignore=()) -> DiffResult:
+    """diff_decoded of two files of CPER records (or status blocks), read item by item in
+    lockstep: item i of A against item i of B, the rest added or removed. The same changes,
+    paths and offsets as comparing the whole documents, in flat memory."""
+    from .cper import FORMS
+    from .inputs import open_input
+    from .locate import item_offsets
+    from .render.streamed import ItemReader
+    kind = "cper-record" if form == "record" else "estatus"
+    key = FORMS[form]
+    patterns = [glob_regex(p) for p in ignore]
+    differ = Differ(kind)
+    kept: List[Change] = []
+    dropped = 0
+
+    def take(start: int, oa, ob) -> None:
+        nonlocal dropped
+        for c in differ.changes[start:]:
+            if ignored(c, patterns):
+                dropped += 1
+                continue
+            if c.kind != "added" and oa is not None:
+                c.offset_a = _plus(offset_of(oa, c.path), c.within)
+            if c.kind != "removed" and c.path_b and ob is not None:
+                c.offset_b = _plus(offset_of(ob, c.path_b), c.within)
+            kept.append(c)
+        del differ.changes[start:]
+
+    with open_input(path_a) as fa, open_input(path_b) as fb:
+        ra, rb = ItemReader(fa, path_a, form), ItemReader(fb, path_b, form)
+        ita, itb = iter(ra), iter(rb)
+        while True:
+            xa, xb = next(ita, None), next(itb, None)
+            if xa is None and xb is None:
+                break
+            if xa is not None and xb is not None:
+                i, ma, _wa, pa = xa
+                _j, mb, _wb, pb = xb
+                differ.compare(ma, mb, f"{key}[{i}]", f"{key}[{i}]")
+                take(0, item_offsets(form, i, ma, pa), item_offsets(form, i, mb, pb))
+            elif xb is None:
+                i, ma, _w, pa = xa
+                differ.changes.append(Change("removed", f"{key}[{i}]", ma, None, None))
+                take(0, {f"{key}[{i}]": pa}, None)
+            else:
+                i, mb, _w, pb = xb
+                differ.changes.append(Change("added", f"{key}[{i}]", None, mb, f"{key}[{i}]"))
+                take(0, None, {f"{key}[{i}]": pb})
+        differ.compare(ra.tail, rb.tail)
+        take(0, {"trailing": ra.tail_offset}, {"trailing": rb.tail_offset})
+    return DiffResult(path_a, path_b, kind, kept, dropped)
+
+
 def _plus(offset: Optional[int], within: int) -> Optional[int]:
     return None if offset is None else offset + within
 

@@ -145,3 +145,24 @@ def test_validate_streams_with_the_whole_documents_findings(tmp_path):
     (tmp_path / "broken.cper").write_bytes(bytes(broken))
     found = validate_path(str(tmp_path / "broken.cper"))
     assert [f.rule for f in found if f.rule == "TABLE.STRUCTURE"] == ["TABLE.STRUCTURE"]
+
+
+def test_diff_streams_with_the_whole_documents_changes(tmp_path):
+    from apeitool.diff import diff_cper_files, diff_decoded
+    files = _inputs(tmp_path)
+    changed = bytearray(open(files["many.cper"], "rb").read())
+    changed[0x60] ^= 0xFF                                     # record 0's Record ID
+    changed[-1] ^= 0x01                                       # a byte of the last record's last section
+    (tmp_path / "changed.cper").write_bytes(bytes(changed))
+    files["changed.cper"] = str(tmp_path / "changed.cper")
+    pairs = [("many.cper", "changed.cper", "record"), ("many.cper", "one.cper", "record"),
+             ("one.cper", "many.cper", "record"), ("padded.cper", "many.cper", "record"),
+             ("blocks.bin", "blocks-padded.bin", "estatus"), ("blocks-padded.bin", "blocks-trailing.bin", "estatus")]
+    for a, b, form in pairs:
+        for ignore in ((), ("*.header.record_id",)):
+            whole = diff_decoded(apeitool.decode(files[a])[0], apeitool.decode(files[b])[0], ignore)
+            streamed = diff_cper_files(files[a], files[b], form, ignore)
+            assert [c.as_dict() for c in streamed.changes] == [c.as_dict() for c in whole.changes], (a, b)
+            assert (streamed.ignored, streamed.kind) == (whole.ignored, whole.kind)
+    r = CliRunner().invoke(main, ["diff", "-f", "json", files["many.cper"], files["changed.cper"]])
+    assert r.exit_code == 1 and "records[0].header.record_id" in r.output
