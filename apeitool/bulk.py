@@ -11,7 +11,6 @@ through the ordinary decoder.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -24,22 +23,32 @@ HEAD = 1 << 16
 PARALLEL_WINDOW = 1 << 20
 
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode   # one encoder: json.dumps(...) builds one per call
+def _dumps(obj) -> bytes:
+    from .render.jsonenc import compact
+    return compact(obj)
 
 
 def decode_window(args) -> Tuple[bytes, List[str], int, Optional[str]]:
-    """One window: (JSON Lines, warning lines, items, error line or None). Runs in workers."""
+    """One window: (output, warning lines, items, error line or None). Runs in workers. The output
+    is JSON Lines, or (fmt json/libcper) the window's items rendered at `depth` and joined by
+    ",\n" for render.streamed's writers to put in their array."""
     from .cper import iter_items
-    data, form, label, base, first = args
+    data, form, label, base, first = args[:5]
+    fmt, depth = args[5:7] if len(args) > 5 else ("jsonl", 0)
+    if fmt == "jsonl":
+        render, sep, end = _dumps, b"\n", b"\n"
+    else:
+        from .render.streamed import item_renderer
+        render, sep, end = item_renderer(fmt, form, depth), b",\n", b""
     out, warnings, n = [], [], 0
     try:
         for model, ws, _pos, _len in iter_items(data, form, label, base, first):
-            out.append(_dumps(model))
+            out.append(render(model))
             warnings.extend(w.one_line() for w in ws)
             n += 1
     except ApeiError as e:
-        return _lines(out), warnings, n, e.one_line()
-    return _lines(out), warnings, n, None
+        return _join(out, sep, end), warnings, n, e.one_line()
+    return _join(out, sep, end), warnings, n, None
 
 
 def decode_window_to_file(args, path: str) -> Tuple[str, List[str], int, Optional[str]]:
@@ -53,8 +62,12 @@ def decode_window_to_file(args, path: str) -> Tuple[str, List[str], int, Optiona
     return path, warnings, n, error
 
 
-def _lines(out: List[str]) -> bytes:
-    return ("\n".join(out) + "\n").encode() if out else b""
+def _lines(out: List[bytes]) -> bytes:
+    return _join(out, b"\n", b"\n")
+
+
+def _join(out: List[bytes], sep: bytes, end: bytes) -> bytes:
+    return sep.join(out) + end if out else b""
 
 
 class Sink:
@@ -170,13 +183,7 @@ def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 
     `on_error`, a file that fails is reported there (after the lines it gave) and the next goes on;
     without, the error propagates."""
     sink = Sink(out, warn)
-    pool, spool = None, ""
-    if jobs > 1:
-        import multiprocessing
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        spool = tempfile.mkdtemp(prefix="apeitool-jobs-")
-        pool = ctx.Pool(jobs, initializer=_worker_init)
-    try:
+    with worker_pool(jobs) as (pool, spool):
         for path in paths:
             try:
                 _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn)
@@ -184,13 +191,31 @@ def decode_paths(paths, out: BinaryIO, warn: Callable[[str], None], jobs: int = 
                 if on_error is None:
                     raise
                 on_error(e.one_line())
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-        if spool:
-            shutil.rmtree(spool, ignore_errors=True)
     return sink.items
+
+
+class worker_pool:
+    """(pool, spool folder) for `jobs` > 1 worker processes, or (None, "") for one; the pool is
+    ended and the folder removed whatever happens."""
+
+    def __init__(self, jobs: int):
+        self.jobs, self.pool, self.spool = jobs, None, ""
+
+    def __enter__(self):
+        if self.jobs > 1:
+            import multiprocessing
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            self.spool = tempfile.mkdtemp(prefix="apeitool-jobs-")
+            self.pool = ctx.Pool(self.jobs, initializer=_worker_init)
+        return self.pool, self.spool
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+        if self.spool:
+            shutil.rmtree(self.spool, ignore_errors=True)
+        return False
 
 
 def _worker_init() -> None:

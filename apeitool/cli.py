@@ -139,8 +139,8 @@ def each_input(files, load):
 @click.option("--color/--no-color", default=None, help="Colour the text tree (default: when a terminal).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print decode warnings.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, metavar="N",
-              help="--format jsonl: decode on N processes (windows of records, output in input order; "
-                   "the workers' lines pass through files in $TMPDIR).")
+              help="--format jsonl, json, libcper: decode on N processes (windows of records, output in "
+                   "input order; the workers' output passes through files in $TMPDIR).")
 def decode(args, fmt, table, form, arch, source_id, kernel_version, region, output, color, quiet, jobs):
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
@@ -188,8 +188,8 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
     want = table or (TABLE_KINDS[kind] if kind in TABLE_KINDS else None)
     if files.count("-") > 1:
         raise click.UsageError("stdin ('-') can be read only once")
-    if jobs > 1 and fmt != "jsonl":
-        raise click.UsageError("--jobs goes with --format jsonl")
+    if jobs > 1 and fmt not in ("jsonl", "json", "libcper"):
+        raise click.UsageError("--jobs goes with --format jsonl, json or libcper")
     if fmt == "jsonl":
         if region is not None:
             raise click.UsageError("--region goes with --format kernel, json, yaml or text")
@@ -215,7 +215,8 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
         if forms is not None:
             if color is None:
                 color = output == "-" and sys.stdout.isatty()
-            failed = _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_version, quiet)
+            failed = _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_version, quiet,
+                                      jobs)
             if failed:
                 sys.exit(2)
             return
@@ -263,7 +264,7 @@ class _Abandon(Exception):
     """An input failed after part of its output was written: the output file is not kept."""
 
 
-def _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_version, quiet) -> int:
+def _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_version, quiet, jobs=1) -> int:
     """decode of CPER files item by item in flat memory (render/streamed.py). A file that fails
     before any of its items is reported and skipped, as with whole files; one that fails part way
     ends the run (its output file, if any, is not kept). Returns the number of failed inputs."""
@@ -278,15 +279,25 @@ def _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_v
 
     def warner(label):
         return None if quiet else (lambda m: click.echo(f"apeitool: warning: {label}: {m}", err=True))
+    from .bulk import worker_pool
+    from .render.streamed import stream_file_parallel
+
+    def on_line(line):
+        if not quiet:
+            click.echo(f"apeitool: warning: {line}", err=True)
     failed = 0
     try:
-        with open_output(output) as out:
+        with open_output(output) as out, worker_pool(jobs) as (pool, spool):
             writer = make_writer(fmt, out, len(files), color, arch, source_id, kernel_version, warner)
             for path, form in zip(files, forms):
                 begun = writer.inputs
+                label = "<stdin>" if path == "-" else path
                 try:
                     with open_input(path) as f:
-                        stream_file(writer, f, "<stdin>" if path == "-" else path, form, on_warning)
+                        if pool is not None:
+                            stream_file_parallel(writer, f, label, form, on_line, pool, jobs, spool)
+                        else:
+                            stream_file(writer, f, label, form, on_warning)
                 except ApeiError as e:
                     if writer.inputs != begun:      # part of this input is out already
                         _error(e.one_line())

@@ -166,3 +166,56 @@ def test_diff_streams_with_the_whole_documents_changes(tmp_path):
             assert (streamed.ignored, streamed.kind) == (whole.ignored, whole.kind)
     r = CliRunner().invoke(main, ["diff", "-f", "json", files["many.cper"], files["changed.cper"]])
     assert r.exit_code == 1 and "records[0].header.record_id" in r.output
+
+
+def test_json_is_the_same_bytes_with_or_without_orjson(monkeypatch):
+    """jsonenc uses orjson when installed and must then give json.dumps's exact text (ASCII escapes,
+    integers beyond 64 bits, DEL); the fallback is the standard library itself."""
+    import json
+    from apeitool.render import jsonenc
+    rng = random.Random(5)
+    objs = [apeitool.decode_bytes(_records(3, 11))[0].model]
+    for _ in range(3000):
+        s = "".join(chr(rng.choice([rng.randrange(0, 0x80), rng.randrange(0x80, 0x100), rng.randrange(0x100, 0x3000)]))
+                    for _ in range(rng.randrange(6)))
+        objs.append({"s": s, "l": [s, {}, []], "i": rng.getrandbits(rng.choice([8, 64, 65, 200])), "n": None, "b": True})
+    for obj in objs:
+        assert jsonenc.compact(obj) == json.dumps(obj, separators=(",", ":")).encode()
+        assert jsonenc.indented(obj) == json.dumps(obj, indent=2)
+    monkeypatch.setattr(jsonenc, "orjson", None)
+    assert jsonenc.indented(objs[0]) == json.dumps(objs[0], indent=2) and jsonenc.backend().startswith("json")
+
+
+@pytest.mark.parametrize("fmt", ["json", "libcper"])
+def test_jobs_give_the_same_output_window_by_window(tmp_path, fmt, monkeypatch):
+    """--jobs 2 renders windows in worker processes; with small windows every file spans many, and
+    the output is still the whole documents' output (one-record files, padding, several files)."""
+    import apeitool.bulk
+    monkeypatch.setattr(apeitool.bulk, "PARALLEL_WINDOW", 4096)
+    files = _inputs(tmp_path)
+    runner = CliRunner()
+    groups = [[files["many.cper"]], [files["one.cper"]], [files["padded.cper"]],
+              [files["one.cper"], files["many.cper"], files["padded.cper"]]]
+    if fmt == "json":
+        groups += [[files["blocks.bin"]], [files["blocks-trailing.bin"], files["blocks-padded.bin"]]]
+    if "libcper.cper" in files:
+        groups.append([files["libcper.cper"]])
+    for paths in groups:
+        r = runner.invoke(main, ["decode", "-q", "-f", fmt, "--jobs", "2", *paths])
+        assert r.exit_code == 0, (paths, r.output)
+        assert r.output == _whole(paths, fmt), paths
+
+
+def test_jobs_stop_at_a_record_that_lies_with_one_error(tmp_path, monkeypatch):
+    import apeitool.bulk
+    monkeypatch.setattr(apeitool.bulk, "PARALLEL_WINDOW", 4096)
+    good = _records(40, 12)
+    broken = bytearray(good + good)
+    broken[len(good) + 20:len(good) + 24] = (1 << 30).to_bytes(4, "little")
+    path = tmp_path / "broken.cper"
+    path.write_bytes(bytes(broken))
+    out = tmp_path / "out.json"
+    r = CliRunner().invoke(main, ["decode", "-f", "libcper", "--jobs", "2", str(path), "-o", str(out)])
+    assert r.exit_code == 2 and f"offset 0x{len(good):X}" in r.output and "1073741824" in r.output
+    assert r.output.count("\n") == 1 and "Traceback" not in r.output
+    assert not out.exists()

@@ -1,11 +1,10 @@
 """JSON and YAML output of the plain-data model (both are valid build specs)."""
 from __future__ import annotations
 
-import json
-
 
 def to_json(obj) -> str:
-    return json.dumps(obj, indent=2) + "\n"
+    from .jsonenc import indented
+    return indented(obj) + "\n"
 
 
 def to_yaml(obj) -> str:

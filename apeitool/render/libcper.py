@@ -145,9 +145,7 @@ def _timestamp(value):
 def _untrusted(text: str):
     """libcper drops strings with non-printable characters (before the first NUL)."""
     text = text.split("\0", 1)[0]
-    if all(0x20 <= ord(c) < 0x7F for c in text):
-        return text
-    return None
+    return text if text.isascii() and text.isprintable() else None     # 0x20..0x7E only
 
 
 def header(h: dict) -> dict:

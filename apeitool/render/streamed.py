@@ -13,6 +13,7 @@ import json
 from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
 
 from ..errors import DecodeError, DecodeWarning
+from .jsonenc import indented
 
 FORM_KEYS = {"record": "records", "estatus": "blocks", "section": "sections"}
 
@@ -21,8 +22,6 @@ class ItemReader:
     """The items of one CPER file (record or estatus form), lazily: iterate for (index, model,
     warnings, file offset); afterwards `tail` holds what decode_document puts after the items
     ({"padding": n} or {"trailing": hex}) and `tail_warnings` its warning."""
-
-    MAX_TRAILING = 64 << 20
 
     def __init__(self, f: BinaryIO, label: str, form: str):
         self.f, self.label, self.form = f, label, form
@@ -50,33 +49,38 @@ class ItemReader:
         self._tail(rest, end)
 
     def _tail(self, rest: bytes, end: int) -> None:
-        self.tail_offset = end
-        """What follows the last item: all zero bytes are padding, anything else trailing bytes
-        (bounded: the windows stopped framing there, so this is not a file of records any more)."""
-        zeros, kept = 0, []
-        size = 0
-        chunk = rest
-        while True:
-            if kept or any(chunk):
-                if not kept and zeros:
-                    kept.append(bytes(zeros))
-                kept.append(chunk)
-            else:
-                zeros += len(chunk)
-            size += len(chunk)
-            if size > self.MAX_TRAILING:
-                raise DecodeError(f"more than {self.MAX_TRAILING >> 20} MiB after the last {self.form}: "
-                                  f"not a file of them (an endless input?)", offset=end, source=self.label)
-            chunk = self.f.read(1 << 20)
-            if not chunk:
-                break
-        if kept:
-            data = b"".join(kept)
-            self.tail = {"trailing": data.hex()}
-            self.tail_warnings = [DecodeWarning(f"{len(data)} bytes after the last {self.form} are not "
-                                                f"part of it", end, None, self.label)]
-        elif size:
-            self.tail = {"padding": size}
+        self.tail, self.tail_warnings, self.tail_offset = read_tail(self.f, rest, end, self.form, self.label)
+
+
+MAX_TRAILING = 64 << 20
+
+
+def read_tail(f: BinaryIO, rest: bytes, end: int, form: str, label: str):
+    """What follows the last item (`rest` of the last window, then the rest of `f`): all zero bytes
+    are padding, anything else trailing bytes (bounded: the windows stopped framing there, so this
+    is not a file of items any more). Returns (tail dict, warnings, its offset)."""
+    zeros, kept, size = 0, [], 0
+    chunk = rest
+    while True:
+        if kept or any(chunk):
+            if not kept and zeros:
+                kept.append(bytes(zeros))
+            kept.append(chunk)
+        else:
+            zeros += len(chunk)
+        size += len(chunk)
+        if size > MAX_TRAILING:
+            raise DecodeError(f"more than {MAX_TRAILING >> 20} MiB after the last {form}: not a file of "
+                              f"them (an endless input?)", offset=end, source=label)
+        chunk = f.read(1 << 20)
+        if not chunk:
+            break
+    if kept:
+        data = b"".join(kept)
+        return ({"trailing": data.hex()},
+                [DecodeWarning(f"{len(data)} bytes after the last {form} are not part of it", end, None, label)],
+                end)
+    return ({"padding": size} if size else {}), [], end
 
 
 def _indent(text: str, by: int) -> str:
@@ -109,21 +113,51 @@ class Writer:
         pass
 
 
-class JsonWriter(Writer):
+def item_renderer(fmt: str, form: str, depth: int) -> Callable[[dict], bytes]:
+    """The text of one item as an element of the JSON array at `depth` (json: the model; libcper:
+    its CPER-JSON object). Also runs in --jobs workers."""
+    if fmt == "json":
+        return lambda model: _indent(indented(model), depth + 4).encode()
+    from . import libcper
+    convert = libcper.record if form == "record" else libcper.section_form
+    return lambda model: _indent(indented(convert(model)), depth + 2).encode()
+
+
+class ChunkWriter(Writer):
+    """Writers whose items are array elements: item() renders one, chunk() takes a run of
+    rendered ones (joined by ",\n", from a --jobs worker)."""
+    fmt = ""
+
+    @property
+    def item_depth(self) -> int:
+        return 2 if self.n_inputs > 1 else 0
+
+    def item(self, i, model, pos):
+        self.chunk(self.render(model), 1)
+
+    def chunk(self, text: bytes, n: int) -> None:
+        raise NotImplementedError
+
+
+class JsonWriter(ChunkWriter):
     """json.dumps(doc, indent=2) (or of the list of documents), one element at a time."""
+    fmt = "json"
 
     def begin(self, form, label):
         super().begin(form, label)
         many = self.n_inputs > 1
-        self.depth = 2 if many else 0
+        self.depth = self.item_depth
+        self.render = item_renderer("json", form, self.depth)
+        self.items = 0
         head = "[\n" if many and self.inputs == 1 else ""
         head += ",\n" if many and self.inputs > 1 else ""
         key = FORM_KEYS[form]
         self.put(head + _indent(f'{{\n  "form": {json.dumps(form)},\n  "{key}": [', self.depth))
 
-    def item(self, i, model, pos):
-        text = json.dumps(model, indent=2)
-        self.put(("," if i else "") + "\n" + _indent(text, self.depth + 4))
+    def chunk(self, text, n):
+        if n:
+            self.out.write((b",\n" if self.items else b"\n") + text)
+            self.items += n
 
     def end(self, tail):
         out = "\n" + _indent("  ]", self.depth)
@@ -180,37 +214,42 @@ class KernelWriter(Writer):
             self.put("\n".join(lines) + "\n")
 
 
-class LibcperWriter(Writer):
+class LibcperWriter(ChunkWriter):
     """libcper's JSON: one object for a file of one record, else a list; a list of those for several
-    files. The first object is held until the second tells which."""
+    files. The first object is held until a second tells which (it is rendered as a list element
+    and moved out by two spaces when it stays alone)."""
+    fmt = "libcper"
 
     def begin(self, form, label):
-        from . import libcper
         super().begin(form, label)
         if form == "estatus":
             raise DecodeError("libcper has no format for error status blocks (use --format json or kernel)",
                               source=label)
-        self.convert = libcper.record if form == "record" else libcper.section_form
-        self.depth = 2 if self.n_inputs > 1 else 0
+        self.depth = self.item_depth
+        self.render = item_renderer("libcper", form, self.depth)
         if self.n_inputs > 1:
             self.put("[\n" if self.inputs == 1 else ",\n")
-        self.held: Optional[dict] = None
+        self.held: Optional[bytes] = None
         self.n = 0
 
-    def item(self, i, model, pos):
-        obj = self.convert(model)
-        self.n += 1
-        if self.n == 1:
-            self.held = obj
+    def chunk(self, text, n):
+        if not n:
             return
-        if self.n == 2:
-            self.put(_indent("[\n", self.depth) + _indent(json.dumps(self.held, indent=2), self.depth + 2))
-            self.held = None
-        self.put(",\n" + _indent(json.dumps(obj, indent=2), self.depth + 2))
+        if self.n == 0 and n == 1:
+            self.held, self.n = text, 1
+            return
+        if self.n == 0:
+            self.out.write(_indent("[", self.depth).encode() + b"\n" + text)
+        else:
+            if self.held is not None:
+                self.out.write(_indent("[", self.depth).encode() + b"\n" + self.held)
+                self.held = None
+            self.out.write(b",\n" + text)
+        self.n += n
 
     def end(self, tail):
-        if self.held is not None:
-            self.put(_indent(json.dumps(self.held, indent=2), self.depth))
+        if self.held is not None:     # one record: the object itself, two spaces further out
+            self.out.write(b"\n".join(line[2:] for line in self.held.split(b"\n")))
         else:
             self.put("\n" + _indent("]", self.depth))
 
@@ -280,3 +319,73 @@ def stream_file(writer: Writer, f: BinaryIO, label: str, form: str,
         on_warning(w)
     writer.end(reader.tail)
     return reader.count
+
+
+def stream_file_parallel(writer: ChunkWriter, f: BinaryIO, label: str, form: str,
+                         on_warning: Callable[[str], None], pool, jobs: int, spool: str) -> int:
+    """stream_file with the windows rendered by `jobs` worker processes (bulk.decode_window), their
+    output copied in input order; the last (unframed) window and the tail are read here. Returns
+    the number of items."""
+    import os
+    from collections import deque
+    from ..bulk import PARALLEL_WINDOW, decode_window, decode_window_to_file
+    from ..cper.windows import windows
+    state = {"items": 0, "begun": False}
+
+    def take(result, from_file: bool) -> None:
+        out, warnings, n, error = result
+        if from_file:
+            path = out
+            out = b""
+            if path:
+                with open(path, "rb") as fh:
+                    out = fh.read()
+                os.unlink(path)
+        if n and not state["begun"]:
+            writer.begin(form, label)
+            state["begun"] = True
+        writer.chunk(out, n)
+        state["items"] += n
+        for w in warnings:
+            on_warning(w)
+        if error:
+            raise DecodeError(error)
+
+    pending: deque = deque()
+    rest, end = b"", 0
+    depth = writer.item_depth
+    for k, w in enumerate(windows(f, form, label, PARALLEL_WINDOW)):
+        args = (w.data, form, label, w.base, w.first, writer.fmt, depth)
+        if not w.last:
+            pending.append(pool.apply_async(decode_window_to_file, (args, os.path.join(spool, f"{k}.out"))))
+            end = w.base + len(w.data)
+            if len(pending) >= 2 * jobs:
+                take(pending.popleft().get(), True)
+            continue
+        while pending:
+            take(pending.popleft().get(), True)
+        stop = _framed_end(w.data, form, label, w.base, w.first)
+        take(decode_window((w.data[:stop],) + args[1:]), False)
+        rest, end = w.data[stop:], w.base + stop if stop else end
+    while pending:
+        take(pending.popleft().get(), True)
+    if not state["items"]:
+        raise DecodeError(f"no {form} found: the input is all zeros or too short", offset=0, source=label)
+    tail, tail_warnings, _off = read_tail(f, rest, end, form, label)
+    for w in tail_warnings:
+        on_warning(w.one_line())
+    writer.end(tail)
+    return state["items"]
+
+
+def _framed_end(data: bytes, form: str, label: str, base: int, first: int) -> int:
+    """Where the items of the last window end (iter_items stops at padding); an item that does
+    not decode ends it too, and decode_window then reports it."""
+    from ..cper import iter_items
+    stop = 0
+    try:
+        for _m, _w, pos, length in iter_items(data, form, label, base, first):
+            stop = pos + length
+    except DecodeError:
+        return len(data)
+    return stop

@@ -23,9 +23,12 @@ def _titled(title: str, ref: str, schema: Struct) -> Struct:
     return schema
 
 
+_TIMESTAMP = Timestamp()
+
+
 def timestamp_fields(value) -> dict:
     """The raw BCD bytes of a model timestamp, decoded (for renderers that print each part)."""
-    raw = Timestamp().encode_raw(value, "timestamp")
+    raw = _TIMESTAMP.encode_raw(value, "timestamp")
     s, mi, h, fl, d, mo, y, c = raw
 
     def bcd(v):

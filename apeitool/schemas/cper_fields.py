@@ -64,6 +64,12 @@ class FastField(Adapter):
     def default(self):
         return 0
 
+    def inline(self, raw: str, env: dict, key: str) -> str:
+        """A Python expression decoding `raw` for the generated fast path (names it needs go into
+        `env` under names starting with `key`); by default a call of decode_one."""
+        env[key] = self.decode_one
+        return f"{key}({raw})"
+
     def _decode(self, obj, context, path):
         return self.decode_one(obj)
 
@@ -123,6 +129,9 @@ class Hex(FastField):
     def decode_one(self, raw):
         return raw.hex()
 
+    def inline(self, raw, env, key):
+        return f"{raw}.hex()"
+
     def encode_raw(self, value, path):
         return hex_bytes(value, path, self.size if self.fixed else None)
 
@@ -169,6 +178,10 @@ class Guid(FastField):
     def decode_one(self, raw):
         return guid_str(raw)
 
+    def inline(self, raw, env, key):
+        env[key], env[key + "c"] = guid_str, _GUID_TEXT
+        return f"({key}c.get({raw}) or {key}({raw}))"
+
     def encode_raw(self, value, path):
         return guid_bytes(value, path)
 
@@ -183,10 +196,20 @@ class SectionType(Guid):
         super().__init__()
         from ..guids import SECTION_KEY_BY_GUID, SECTION_TYPES
         self.by_guid, self.types = SECTION_KEY_BY_GUID, SECTION_TYPES
+        self.cache: Dict[bytes, str] = {}
 
     def decode_one(self, raw):
-        g = guid_str(raw)
-        return self.by_guid.get(g, g)
+        key = self.cache.get(raw)
+        if key is None:
+            g = guid_str(raw)
+            key = self.by_guid.get(g, g)
+            if len(self.cache) < 4096:
+                self.cache[bytes(raw)] = key
+        return key
+
+    def inline(self, raw, env, key):
+        env[key], env[key + "c"] = self.decode_one, self.cache
+        return f"({key}c.get({raw}) or {key}({raw}))"
 
     def encode_raw(self, value, path):
         if isinstance(value, str) and value in self.types:
@@ -204,6 +227,9 @@ class Text(FastField):
 
     def decode_one(self, raw):
         return raw.rstrip(b"\0").decode("latin-1")
+
+    def inline(self, raw, env, key):
+        return f"{raw}.rstrip(b'\\x00').decode('latin-1')"
 
     def encode_raw(self, value, path):
         if not isinstance(value, str):
@@ -231,6 +257,10 @@ class Names(FastField):
 
     def decode_one(self, raw):
         return self.names.get(raw, raw)
+
+    def inline(self, raw, env, key):
+        env[key] = self.names
+        return f"{key}.get({raw}, {raw})"
 
     def encode_raw(self, value, path):
         if isinstance(value, str):
@@ -267,6 +297,13 @@ class BitFields(FastField):
         exec(compile(f"def decode_one(v):\n    return {{{', '.join(items)}}}\n", "<bits>", "exec"), env)
         return env["decode_one"]
 
+    def pack_decoded(self, value: dict) -> int:
+        """The integer of a dict this adapter decoded (every part present, in range)."""
+        v = value["reserved"]
+        for name, lo, _w in self.parts:
+            v |= int(value[name]) << lo
+        return v
+
     def encode_raw(self, value, path):
         if not isinstance(value, dict):
             return int_value(value, path, 8 * self.size)
@@ -284,6 +321,9 @@ class BitFields(FastField):
 
 
 _TS = re.compile(r"^(\d\d)(\d\d)-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)( precise)?$")
+_BCD = b"[" + b"".join(re.escape(bytes([h << 4 | lo])) for h in range(10) for lo in range(10)) + b"]"
+_BCD_TIMESTAMP = re.compile(_BCD * 3 + b"[\x00\x01]" + _BCD * 4, re.DOTALL)   # 3 BCD, flags 0/1, 4 BCD
+_ZERO8 = bytes(8)
 
 
 class Timestamp(FastField):
@@ -295,9 +335,9 @@ class Timestamp(FastField):
         super().__init__(Bytes(8))
 
     def decode_one(self, b):
-        if b == bytes(8):
+        if b == _ZERO8:
             return 0
-        if b[3] in (0, 1) and all((x >> 4) < 10 and (x & 0xF) < 10 for x in b[:3] + b[4:]):
+        if _BCD_TIMESTAMP.match(b):
             s, mi, h, fl, d, mo, y, c = b
             text = f"{c:02x}{y:02x}-{mo:02x}-{d:02x}T{h:02x}:{mi:02x}:{s:02x}"
             return text + (" precise" if fl else "")

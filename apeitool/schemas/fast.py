@@ -22,7 +22,7 @@ from construct import Array, BytesInteger, FormatField, Renamed, Struct
 from construct.expr import BinExpr, Path
 
 from ..errors import DecodeError, SpecError
-from .cper_fields import FastField, Hex, Valid, int_value
+from .cper_fields import BitFields, FastField, Hex, Valid, int_value
 from .values import check_keys
 
 
@@ -87,6 +87,7 @@ class Compiled:
             self.fields.append((sc.name, _field_of(inner), bit))
             self.docs[sc.name] = docs
         self.names = [n for n, _f, _b in self.fields]
+        self._by_name = {n: f for n, f, _b in self.fields}
         self.valid_bits = {n: b for n, _f, b in self.fields if b is not None}
         self.valid_field = "validation_bits" if self.valid_bits else None
         self.struct = struct.Struct("<" + "".join(f.fmt_whole if isinstance(f, Compiled) else f.fmt
@@ -102,11 +103,13 @@ class Compiled:
         A nested structure unpacks as one bytes value and is decoded by its own Compiled."""
         env, items = {}, []
         for i, (name, f, _b) in enumerate(self.fields):
-            if isinstance(f, IntField) and not f.odd:
-                expr = f"vals[{i}]"
-            else:
-                env[f"d{i}"] = f.parse_bytes if isinstance(f, Compiled) else f.decode_one
+            if isinstance(f, IntField):
+                expr = f"int.from_bytes(vals[{i}], 'little')" if f.odd else f"vals[{i}]"
+            elif isinstance(f, Compiled):
+                env[f"d{i}"] = f.parse_bytes
                 expr = f"d{i}(vals[{i}])"
+            else:
+                expr = f.inline(f"vals[{i}]", env, f"d{i}")
             items.append(f"{name!r}: {expr}")
         src = "def decode(vals):\n    return {" + ", ".join(items) + "}\n"
         exec(compile(src, f"<compiled {self.title}>", "exec"), env)
@@ -161,10 +164,15 @@ class Compiled:
 
     def field_int(self, name: str, value) -> int:
         """The integer a field's model value (a bit-field dict, an enum name...) encodes to."""
-        for n, f, _b in self.fields:
-            if n == name:
-                return f.encode_raw(value, name)
-        raise KeyError(name)
+        f = self._by_name.get(name)
+        if f is None:
+            raise KeyError(name)
+        if isinstance(f, BitFields) and isinstance(value, dict):
+            try:                       # a decoded model's bits: no checks needed
+                return f.pack_decoded(value)
+            except (KeyError, TypeError):
+                pass
+        return f.encode_raw(value, name)
 
     # -- offsets --------------------------------------------------------------------------------
     def offsets(self) -> Dict[str, int]:
