@@ -34,6 +34,10 @@ def decode_window(args) -> Tuple[bytes, List[str], int, Optional[str]]:
     ",\n" for render.streamed's writers to put in their array."""
     from .cper import iter_items
     data, form, label, base, first = args[:5]
+    if isinstance(data, tuple):      # (path, length): the worker reads its window itself
+        with open(data[0], "rb") as fh:
+            fh.seek(base)
+            data = fh.read(data[1])
     fmt, depth = args[5:7] if len(args) > 5 else ("jsonl", 0)
     if fmt == "jsonl":
         render, sep, end = _dumps, b"\n", b"\n"
@@ -67,7 +71,12 @@ def _lines(out: List[bytes]) -> bytes:
 
 
 def _join(out: List[bytes], sep: bytes, end: bytes) -> bytes:
-    return sep.join(out) + end if out else b""
+    if not out:
+        return b""
+    if end:                  # one allocation: a window's text is megabytes, copies cost page faults
+        out.append(b"")
+        assert end == sep
+    return sep.join(out)
 
 
 class Sink:
@@ -154,14 +163,28 @@ def window_form(path: str, form: Optional[str] = None, kind: Optional[str] = Non
     return found if found in ("record", "estatus") else None
 
 
+def window_source(f) -> Optional[str]:
+    """The path workers can read a window from themselves (a regular file), else None: the window's
+    bytes then go to them through the pool's pipe."""
+    import stat
+    try:
+        name = f.name
+        if isinstance(name, str) and stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return name
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
 def decode_file(f: BinaryIO, label: str, form: str, sink: Sink, pool=None, jobs: int = 1,
                 spool: str = "") -> None:
     """`pool` and `spool` (the workers' temporary folder) go together."""
     from .cper.windows import WINDOW, trailing_bytes, windows
     size = PARALLEL_WINDOW if pool is not None else WINDOW
     pending: deque = deque()
+    source = window_source(f)
     for i, w in enumerate(windows(f, form, label, size)):
-        args = (w.data, form, label, w.base, w.first)
+        args = (w.data if pool is None or source is None else (source, len(w.data)), form, label, w.base, w.first)
         if pool is None:
             sink.put(decode_window(args))
         else:
@@ -222,7 +245,9 @@ def _worker_init() -> None:
     """Workers leave Ctrl-C to the parent, which ends the pool and removes the spool: no worker
     tracebacks on the terminal."""
     import signal
+    from .cper.windows import keep_heap
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_heap()
 
 
 def _decode_path(path, sink, pool, jobs, spool, table, form, kind, warn) -> None:

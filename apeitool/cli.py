@@ -44,7 +44,20 @@ def _fail(message: str, code: int = 2):
 
 
 class ApeiGroup(click.Group):
-    """Turns library errors into one-line messages and exit code 2, anything else into exit 3."""
+    """Turns library errors into one-line messages and exit code 2, anything else into exit 3.
+    Commands that live in their own package (vm) are imported only when they run or are listed."""
+
+    LAZY = {"vm": ("apeitool.vm.cli", "vm_group")}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+            module, attr = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         from .errors import ApeiError
@@ -979,14 +992,6 @@ def diff_command(a, b, fmt, ignore, with_stat, table, form, output, color):
         report = diffreport.text(result, color, with_stat)
     write(output, report)
     sys.exit(1 if result.changes else 0)
-
-
-def _register_vm():
-    from .vm.cli import vm_group
-    main.add_command(vm_group)
-
-
-_register_vm()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 
-APEITOOL = shutil.which("apeitool") or f"{sys.executable} -m apeitool"
+# the same interpreter as the baseline, never a shim on PATH (a pyenv shim costs ~9x by itself)
+APEITOOL = f"{sys.executable} -m apeitool"
 
 
 def machine() -> str:
@@ -25,6 +25,28 @@ def run_timed(cmd, repeat: int = 1):
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
         times.append(time.perf_counter() - start)
     return min(times), statistics.median(times)
+
+
+def cpu_timed(cmd, repeat: int = 1):
+    """Median CPU seconds (user + system, the process and the children it waited for) and median
+    wall seconds of `cmd` over `repeat` runs, output discarded."""
+    import resource
+    cpu, wall = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(cpu), statistics.median(wall)
+
+
+def load() -> str:
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
 
 
 def peak_rss_mb(cmd) -> float:

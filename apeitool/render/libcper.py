@@ -10,7 +10,8 @@ import base64
 import struct
 
 from ..guids import NOTIFICATION_KEY_BY_GUID, NOTIFICATION_TYPES, SECTION_TYPES
-from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES
+from ..cper.body import build_body, section_key
+from ..schemas.cper import RECORD_HEADER, SECTION_DESCRIPTOR, SEVERITIES, timestamp_fields
 from ..schemas.cper_fields import guid_str
 from ..schemas.values import parse_int
 from . import libcper_pcie
@@ -132,7 +133,12 @@ def _revision(v: int) -> dict:
 
 def _timestamp(value):
     """libcper's ISO string, or None where libcper would leave it out."""
-    from ..schemas.cper import timestamp_fields
+    if isinstance(value, str) and len(value) >= 19:
+        # the model's text comes from valid BCD only (flag byte 0 or 1): its digits are the fields
+        month, day, hours, minutes, seconds = (int(value[k:k + 2]) for k in (5, 8, 11, 14, 17))
+        if month > 12 or day > 31 or hours > 24 or minutes > 60 or seconds >= 60:
+            return None
+        return value[:19] + "+00:00", value.endswith(" precise")
     f = timestamp_fields(value)
     century, year = f["century"] % 100, f["year"] % 100
     month, day, hours, minutes, seconds = f["month"], f["day"], f["hours"], f["minutes"], f["seconds"]
@@ -171,14 +177,26 @@ def header(h: dict) -> dict:
     return out
 
 
+_FLAG_DICTS: dict = {}
+
+
+def _descriptor_flags(flags: int) -> dict:
+    """libcper's flag booleans of a descriptor's Flags (a few distinct values recur: cached)."""
+    known = _FLAG_DICTS.get(flags)
+    if known is None:
+        known = {n: bool(flags >> i & 1) for i, n in enumerate(DESCRIPTOR_FLAGS)}
+        if len(_FLAG_DICTS) < 1024:
+            _FLAG_DICTS[flags] = known
+    return dict(known)
+
+
 def descriptor(d: dict) -> dict:
-    from ..cper.body import section_key
     key = section_key(d["section_type"])
     guid = SECTION_TYPES[key][0] if key else d["section_type"]
     flags = SECTION_DESCRIPTOR.field_int("flags", d["flags"])
     out = {"sectionOffset": d["section_offset"], "sectionLength": d["section_length"],
            "revision": _revision(d["revision"]),
-           "flags": {n: bool(flags >> i & 1) for i, n in enumerate(DESCRIPTOR_FLAGS)},
+           "flags": _descriptor_flags(flags),
            "sectionType": {"data": guid,
                            "type": SECTION_NAMES[key][1] if key in SECTION_NAMES else "Unknown"}}
     if d["validation_bits"]["fru_id"]:
@@ -193,8 +211,6 @@ def descriptor(d: dict) -> dict:
 
 def section(sec: dict) -> dict:
     """One sections[] item: {"message"?, "<Key>": {...}} or {"Unknown": {"data": base64}}."""
-    from ..cper.body import section_key
-    from ..cper.body import build_body
     d = sec["descriptor"]
     key = section_key(d["section_type"])
     body = sec.get("body")
@@ -250,7 +266,8 @@ def document(doc: dict):
 # -- section bodies ---------------------------------------------------------------------------
 
 def _valid(body, bit, field="validation_bits") -> bool:
-    return bool(parse_int(body.get(field, 0)) >> bit & 1)
+    v = body.get(field, 0)
+    return bool((v if type(v) is int else parse_int(v)) >> bit & 1)
 
 
 def error_status(es: dict) -> dict:

@@ -328,7 +328,7 @@ def stream_file_parallel(writer: ChunkWriter, f: BinaryIO, label: str, form: str
     the number of items."""
     import os
     from collections import deque
-    from ..bulk import PARALLEL_WINDOW, decode_window, decode_window_to_file
+    from ..bulk import PARALLEL_WINDOW, decode_window, decode_window_to_file, window_source
     from ..cper.windows import windows
     state = {"items": 0, "begun": False}
 
@@ -354,9 +354,12 @@ def stream_file_parallel(writer: ChunkWriter, f: BinaryIO, label: str, form: str
     pending: deque = deque()
     rest, end = b"", 0
     depth = writer.item_depth
+    source = window_source(f)
     for k, w in enumerate(windows(f, form, label, PARALLEL_WINDOW)):
         args = (w.data, form, label, w.base, w.first, writer.fmt, depth)
         if not w.last:
+            if source is not None:       # the worker reads the window from the file itself
+                args = ((source, len(w.data)),) + args[1:]
             pending.append(pool.apply_async(decode_window_to_file, (args, os.path.join(spool, f"{k}.out"))))
             end = w.base + len(w.data)
             if len(pending) >= 2 * jobs:

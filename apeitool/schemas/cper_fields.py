@@ -13,7 +13,6 @@ whose bit is clear and builders set the bits of the fields a spec gives.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Dict, Optional, Sequence, Tuple
 
 from construct import Adapter, Bytes, GreedyBytes, MappingError, Subconstruct
@@ -160,6 +159,7 @@ def guid_bytes(value, path="") -> bytes:
         known = guid_by_name(value)
         if known:
             value = known
+        import uuid
         try:
             return uuid.UUID(value).bytes_le
         except ValueError:
@@ -321,8 +321,7 @@ class BitFields(FastField):
 
 
 _TS = re.compile(r"^(\d\d)(\d\d)-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)( precise)?$")
-_BCD = b"[" + b"".join(re.escape(bytes([h << 4 | lo])) for h in range(10) for lo in range(10)) + b"]"
-_BCD_TIMESTAMP = re.compile(_BCD * 3 + b"[\x00\x01]" + _BCD * 4, re.DOTALL)   # 3 BCD, flags 0/1, 4 BCD
+_NOT_BCD = bytes(0 if x >> 4 < 10 and x & 0xF < 10 else 1 for x in range(256))   # translate table
 _ZERO8 = bytes(8)
 
 
@@ -337,7 +336,8 @@ class Timestamp(FastField):
     def decode_one(self, b):
         if b == _ZERO8:
             return 0
-        if _BCD_TIMESTAMP.match(b):
+        bad = b.translate(_NOT_BCD)
+        if b[3] < 2 and bad[:3] == b"\0\0\0" and bad[4:] == b"\0\0\0\0":
             s, mi, h, fl, d, mo, y, c = b
             text = f"{c:02x}{y:02x}-{mo:02x}-{d:02x}T{h:02x}:{mi:02x}:{s:02x}"
             return text + (" precise" if fl else "")

@@ -13,10 +13,13 @@ the field that lied), decode a short UEFI 2.1 memory section zero-padded, and ke
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Dict
+
 from construct import Array, Int8ul, Int16ul, Int24ul, Int32ul, Int64ul, Struct, this
 
 from .cper_fields import BitFields, Guid, Hex, Text, Valid
-from .fast import compiled, section_body
+from .fast import Body, compiled, section_body
 
 
 def _titled(title: str, ref: str, *fields) -> Struct:
@@ -431,13 +434,46 @@ SECTION_SCHEMAS = {
 # memory error section, the 16-byte firmware error record reference of revision 1
 MIN_LENGTHS = {"platform_memory": 73, "firmware_error_record": 16}
 
-BODIES = {key: section_body(key, schema, MIN_LENGTHS.get(key)) for key, schema in SECTION_SCHEMAS.items()}
+
+
+class _Bodies(Mapping):
+    """section key -> Body, each generated from its schema the first time it is asked for (a
+    command decoding memory errors does not pay for the other 24 section types)."""
+
+    def __init__(self):
+        self._done: Dict[str, Body] = {}
+
+    def __getitem__(self, key):
+        body = self._done.get(key)
+        if body is None:
+            schema = SECTION_SCHEMAS[key]          # KeyError for an unknown key, as a dict
+            body = self._done[key] = section_body(key, schema, MIN_LENGTHS.get(key))
+        return body
+
+    def __iter__(self):
+        return iter(SECTION_SCHEMAS)
+
+    def __len__(self):
+        return len(SECTION_SCHEMAS)
+
+
+BODIES = _Bodies()
 
 # the compiled fixed parts some renderers read fields of
-PLATFORM_MEMORY = BODIES["platform_memory"].layout
-ARM = BODIES["arm"].layout
-ARM_ERROR_INFO = compiled(ArmErrorInfo)
-ARM_CONTEXT = BODIES["arm"].parts[1].layout
+_COMPILED_PARTS = {
+    "PLATFORM_MEMORY": lambda: BODIES["platform_memory"].layout,
+    "ARM": lambda: BODIES["arm"].layout,
+    "ARM_ERROR_INFO": lambda: compiled(ArmErrorInfo),
+    "ARM_CONTEXT": lambda: BODIES["arm"].parts[1].layout,
+}
+
+
+def __getattr__(name):
+    make = _COMPILED_PARTS.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return make()
+
 
 # names of enumerated section fields (shared by the text, kernel and libcper renderers)
 PROC_TYPES = {0: "IA32/X64", 1: "IA64", 2: "ARM"}
