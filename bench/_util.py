@@ -49,14 +49,17 @@ def load() -> str:
         return "load average unknown"
 
 
-def peak_rss_mb(cmd) -> float:
-    """Peak resident set size of `cmd` (a fresh parent, so only that child counts)."""
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
-             "check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+def peak_rss_mb(cmd, ok=(0,)) -> float:
+    """Peak resident set size of `cmd` (a fresh parent, so only that child counts); an exit status
+    outside `ok` is an error (validate and diff exit 1 when they find something)."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip()) / 1024.0
+    code, rss = out.stdout.split()
+    if int(code) not in ok:
+        raise SystemExit(f"{' '.join(cmd)}: exit status {code}")
+    return int(rss) / 1024.0
 
 
 def apeitool(*args):
     return APEITOOL.split() + list(args)
-

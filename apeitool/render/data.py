@@ -10,7 +10,8 @@ def to_json(obj) -> str:
 def to_yaml(obj) -> str:
     import yaml
 
-    class Dumper(yaml.SafeDumper):
+    # libyaml's emitter when PyYAML has it (~5x faster, the same text), else the Python one
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
         pass
 
     def represent_int(dumper, value):
