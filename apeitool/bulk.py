@@ -18,14 +18,10 @@ from collections import deque
 from typing import BinaryIO, Callable, List, Optional, Tuple
 
 from .errors import ApeiError, DecodeError
+from .render.jsonenc import compact as _dumps   # imported once: a function-level import costs per record
 
 HEAD = 1 << 16
 PARALLEL_WINDOW = 1 << 20
-
-
-def _dumps(obj) -> bytes:
-    from .render.jsonenc import compact
-    return compact(obj)
 
 
 def decode_window(args) -> Tuple[bytes, List[str], int, Optional[str]]:
@@ -40,10 +36,10 @@ def decode_window(args) -> Tuple[bytes, List[str], int, Optional[str]]:
             data = fh.read(data[1])
     fmt, depth = args[5:7] if len(args) > 5 else ("jsonl", 0)
     if fmt == "jsonl":
-        render, sep, end = _dumps, b"\n", b"\n"
+        render, sep, last = _dumps, b"\n", True
     else:
         from .render.streamed import item_renderer
-        render, sep, end = item_renderer(fmt, form, depth), b",\n", b""
+        render, sep, last = item_renderer(fmt, form, depth), b",\n", False
     out, warnings, n = [], [], 0
     try:
         for model, ws, _pos, _len in iter_items(data, form, label, base, first):
@@ -51,8 +47,8 @@ def decode_window(args) -> Tuple[bytes, List[str], int, Optional[str]]:
             warnings.extend(w.one_line() for w in ws)
             n += 1
     except ApeiError as e:
-        return _join(out, sep, end), warnings, n, e.one_line()
-    return _join(out, sep, end), warnings, n, None
+        return _join(out, sep, last), warnings, n, e.one_line()
+    return _join(out, sep, last), warnings, n, None
 
 
 def decode_window_to_file(args, path: str) -> Tuple[str, List[str], int, Optional[str]]:
@@ -67,15 +63,16 @@ def decode_window_to_file(args, path: str) -> Tuple[str, List[str], int, Optiona
 
 
 def _lines(out: List[bytes]) -> bytes:
-    return _join(out, b"\n", b"\n")
+    return _join(out, b"\n", True)
 
 
-def _join(out: List[bytes], sep: bytes, end: bytes) -> bytes:
+def _join(out: List[bytes], sep: bytes, sep_after_last: bool) -> bytes:
+    """The items joined by `sep` (and ended by it) in one allocation: a window's text is megabytes,
+    and every copy costs page faults."""
     if not out:
         return b""
-    if end:                  # one allocation: a window's text is megabytes, copies cost page faults
+    if sep_after_last:
         out.append(b"")
-        assert end == sep
     return sep.join(out)
 
 

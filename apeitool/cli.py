@@ -38,6 +38,17 @@ def kernel_version_option(what: str):
                              f"KERNEL VERSIONS.")
 
 
+def _warning(line: str) -> None:
+    click.echo(f"apeitool: warning: {line}", err=True)
+
+
+def _warner(quiet: bool, label: str = ""):
+    """What prints a decode warning (prefixed with `label`), or None under --quiet."""
+    if quiet:
+        return None
+    return (lambda m: _warning(f"{label}: {m}")) if label else _warning
+
+
 def _fail(message: str, code: int = 2):
     click.echo(f"apeitool: error: {message}", err=True)
     sys.exit(code)
@@ -209,9 +220,7 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
         from .bulk import decode_paths
         from .fileio import open_output
 
-        def warn(line):
-            if not quiet:
-                click.echo(f"apeitool: warning: {line}", err=True)
+        warn = _warner(quiet) or (lambda line: None)
         failed = []
 
         def bad_file(line):
@@ -281,23 +290,16 @@ def _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_v
     """decode of CPER files item by item in flat memory (render/streamed.py). A file that fails
     before any of its items is reported and skipped, as with whole files; one that fails part way
     ends the run (its output file, if any, is not kept). Returns the number of failed inputs."""
+    from .bulk import worker_pool
     from .errors import ApeiError
     from .fileio import open_output
     from .inputs import open_input
-    from .render.streamed import make_writer, stream_file
+    from .render.streamed import make_writer, stream_file, stream_file_parallel
 
-    def on_warning(w):
-        if not quiet:
-            click.echo(f"apeitool: warning: {w.one_line()}", err=True)
+    on_line = _warner(quiet) or (lambda line: None)
 
     def warner(label):
-        return None if quiet else (lambda m: click.echo(f"apeitool: warning: {label}: {m}", err=True))
-    from .bulk import worker_pool
-    from .render.streamed import stream_file_parallel
-
-    def on_line(line):
-        if not quiet:
-            click.echo(f"apeitool: warning: {line}", err=True)
+        return _warner(quiet, label)
     failed = 0
     try:
         with open_output(output) as out, worker_pool(jobs) as (pool, spool):
@@ -310,7 +312,7 @@ def _decode_streamed(files, forms, fmt, output, color, arch, source_id, kernel_v
                         if pool is not None:
                             stream_file_parallel(writer, f, label, form, on_line, pool, jobs, spool)
                         else:
-                            stream_file(writer, f, label, form, on_warning)
+                            stream_file(writer, f, label, form, on_line)
                 except ApeiError as e:
                     if writer.inputs != begun:      # part of this input is out already
                         _error(e.one_line())
@@ -386,9 +388,8 @@ def render_decoded(results, fmt: str, color: bool = False, arch: str = "arm64",
     if fmt == "kernel":
         from .render.kernel import document
 
-        def warner(label):
-            return None if quiet else (lambda m: click.echo(f"apeitool: warning: {label}: {m}", err=True))
-        return "".join(document(d.model, arch, source_id, kernel_version, warner(d.label)) for d in results)
+        return "".join(document(d.model, arch, source_id, kernel_version, _warner(quiet, d.label))
+                       for d in results)
     if fmt == "libcper":
         from .render import libcper
         from .render.data import to_json

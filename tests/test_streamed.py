@@ -219,3 +219,13 @@ def test_jobs_stop_at_a_record_that_lies_with_one_error(tmp_path, monkeypatch):
     assert r.exit_code == 2 and f"offset 0x{len(good):X}" in r.output and "1073741824" in r.output
     assert r.output.count("\n") == 1 and "Traceback" not in r.output
     assert not out.exists()
+
+
+def test_validate_reads_stdin_once_whatever_it_holds():
+    """stdin is only peeked to tell CPER (read in windows) from anything else (read whole)."""
+    odd = bytearray(_records(3, 13))
+    odd[8:12] = (0x1234).to_bytes(4, "little")
+    r = CliRunner().invoke(main, ["validate", "-f", "json", "--fail-on", "info", "-"], input=bytes(odd))
+    assert "CPER.SIGNATURE_END" in r.output and '"file": "<stdin>"' in r.output
+    r = CliRunner().invoke(main, ["validate", "-"], input=apeitool.build({"sources": []}, "hest"))
+    assert r.exit_code in (0, 1) and "Traceback" not in r.output and "<stdin>" in r.output

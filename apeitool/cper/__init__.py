@@ -75,6 +75,11 @@ def iter_items(data: bytes, form: str, label: str = "<bytes>", base: int = 0, fi
         i += 1
 
 
+def no_items(form: str, label: str) -> DecodeError:
+    """The error for an input in which no item of `form` was found."""
+    return DecodeError(f"no {form} found: the input is all zeros or too short", offset=0, source=label)
+
+
 def resolve_form(data: bytes, form: Optional[str], label: str) -> str:
     """The form given, else the detected one; neither is a one-line error."""
     form = form or detect_form(data)
@@ -95,8 +100,7 @@ def decode_document(data: bytes, form: Optional[str] = None, label: str = "<byte
         warnings.extend(w)
         end = pos + length
     if not items:
-        raise DecodeError(f"no {form} found: the input is all zeros or too short", offset=0,
-                          source=label)
+        raise no_items(form, label)
     doc = {"form": form, FORMS[form]: items}
     if end < len(data):
         rest = data[end:]

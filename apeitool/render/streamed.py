@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 from typing import BinaryIO, Callable, Iterator, List, Optional, Tuple
 
+from ..cper import FORMS, iter_items, no_items
 from ..errors import DecodeError, DecodeWarning
 from .jsonenc import indented
-
-FORM_KEYS = {"record": "records", "estatus": "blocks", "section": "sections"}
-
 
 class ItemReader:
     """The items of one CPER file (record or estatus form), lazily: iterate for (index, model,
@@ -31,7 +29,6 @@ class ItemReader:
         self.tail_offset = 0
 
     def __iter__(self) -> Iterator[Tuple[int, dict, list, int]]:
-        from ..cper import iter_items
         from ..cper.windows import windows
         rest, end = b"", 0
         for w in windows(self.f, self.form, self.label):
@@ -44,21 +41,18 @@ class ItemReader:
             if w.last:
                 rest = w.data[stop:]
         if not self.count:
-            raise DecodeError(f"no {self.form} found: the input is all zeros or too short", offset=0,
-                              source=self.label)
+            raise no_items(self.form, self.label)
         self._tail(rest, end)
 
     def _tail(self, rest: bytes, end: int) -> None:
         self.tail, self.tail_warnings, self.tail_offset = read_tail(self.f, rest, end, self.form, self.label)
 
 
-MAX_TRAILING = 64 << 20
-
-
 def read_tail(f: BinaryIO, rest: bytes, end: int, form: str, label: str):
     """What follows the last item (`rest` of the last window, then the rest of `f`): all zero bytes
     are padding, anything else trailing bytes (bounded: the windows stopped framing there, so this
     is not a file of items any more). Returns (tail dict, warnings, its offset)."""
+    from ..cper.windows import MAX_TRAILING
     zeros, kept, size = 0, [], 0
     chunk = rest
     while True:
@@ -151,7 +145,7 @@ class JsonWriter(ChunkWriter):
         self.items = 0
         head = "[\n" if many and self.inputs == 1 else ""
         head += ",\n" if many and self.inputs > 1 else ""
-        key = FORM_KEYS[form]
+        key = FORMS[form]
         self.put(head + _indent(f'{{\n  "form": {json.dumps(form)},\n  "{key}": [', self.depth))
 
     def chunk(self, text, n):
@@ -177,7 +171,7 @@ class YamlWriter(Writer):
         super().begin(form, label)
         self.to_yaml = to_yaml
         self.many = self.n_inputs > 1
-        text = self.to_yaml({"form": form}) + FORM_KEYS[form] + ":\n"
+        text = self.to_yaml({"form": form}) + FORMS[form] + ":\n"
         self.put(self._nest(text, first=True))
 
     def _nest(self, text: str, first: bool = False) -> str:
@@ -267,7 +261,7 @@ class TextWriter(Writer):
     def begin(self, form, label):
         from .text import cper_heading
         super().begin(form, label)
-        self.width = 4
+        self.width, self.n = 4, 0
         self.put(self._text(cper_heading(form, label)))
 
     def _text(self, renderable) -> str:
@@ -275,13 +269,16 @@ class TextWriter(Writer):
         return tree_text(renderable, self.color)
 
     def item(self, i, model, pos):
+        """`pos`: the item's offset in the file, or None when not known (no offsets shown)."""
         from ..locate import item_offsets
         from .text import cper_item_tree
         self.n = i + 1
-        if pos > 0xFFFF:
-            self.width = 8
-        self.put(self._text(cper_item_tree(self.form, i, model, item_offsets(self.form, i, model, pos),
-                                           self.width)))
+        offsets = None
+        if pos is not None:
+            if pos > 0xFFFF:
+                self.width = 8
+            offsets = item_offsets(self.form, i, model, pos)
+        self.put(self._text(cper_item_tree(self.form, i, model, offsets, self.width)))
 
     def end(self, tail):
         from .text import cper_footer
@@ -304,7 +301,7 @@ def make_writer(fmt: str, out: BinaryIO, n_inputs: int, color: bool = False, arc
 
 
 def stream_file(writer: Writer, f: BinaryIO, label: str, form: str,
-                on_warning: Callable[[DecodeWarning], None]) -> int:
+                on_warning: Callable[[str], None]) -> int:
     """Decode one CPER file through `writer`; returns the number of items."""
     reader = ItemReader(f, label, form)
     started = False
@@ -313,10 +310,10 @@ def stream_file(writer: Writer, f: BinaryIO, label: str, form: str,
             writer.begin(form, label)
             started = True
         for w in warnings:
-            on_warning(w)
+            on_warning(w.one_line())
         writer.item(i, model, pos)
     for w in reader.tail_warnings:
-        on_warning(w)
+        on_warning(w.one_line())
     writer.end(reader.tail)
     return reader.count
 
@@ -373,7 +370,7 @@ def stream_file_parallel(writer: ChunkWriter, f: BinaryIO, label: str, form: str
     while pending:
         take(pending.popleft().get(), True)
     if not state["items"]:
-        raise DecodeError(f"no {form} found: the input is all zeros or too short", offset=0, source=label)
+        raise no_items(form, label)
     tail, tail_warnings, _off = read_tail(f, rest, end, form, label)
     for w in tail_warnings:
         on_warning(w.one_line())
@@ -384,7 +381,6 @@ def stream_file_parallel(writer: ChunkWriter, f: BinaryIO, label: str, form: str
 def _framed_end(data: bytes, form: str, label: str, base: int, first: int) -> int:
     """Where the items of the last window end (iter_items stops at padding); an item that does
     not decode ends it too, and decode_window then reports it."""
-    from ..cper import iter_items
     stop = 0
     try:
         for _m, _w, pos, length in iter_items(data, form, label, base, first):

@@ -306,24 +306,20 @@ def cper_footer(form: str, count: int, tail: dict) -> str:
 
 
 def cper_document_text(doc: dict, label: str, color: bool = False, data: bytes = None) -> str:
-    """The text of a whole document: the same as streaming it item by item (render.streamed)."""
+    """The text of a whole document, through the same writer that streams it item by item
+    (render.streamed.TextWriter); with `data`, the decoded bytes, fields get their offsets."""
+    import io
     from ..cper import FORMS, iter_items
+    from .streamed import TextWriter
     form = doc["form"]
-    items = doc[FORMS[form]]
     positions = [pos for _m, _w, pos, _n in iter_items(data, form)] if data is not None else []
-    out = [tree_text(cper_heading(form, label), color)]
-    width = 4
-    for i, item in enumerate(items):
-        offsets = None
-        if i < len(positions):
-            from ..locate import item_offsets
-            if positions[i] > 0xFFFF:
-                width = 8
-            offsets = item_offsets(form, i, item, positions[i])
-        out.append(tree_text(cper_item_tree(form, i, item, offsets, width), color))
-    tail = {k: doc[k] for k in ("padding", "trailing") if k in doc}
-    out.append(tree_text(cper_footer(form, len(items), tail), color))
-    return "".join(out)
+    out = io.BytesIO()
+    writer = TextWriter(out, 1, color)
+    writer.begin(form, label)
+    for i, item in enumerate(doc[FORMS[form]]):
+        writer.item(i, item, positions[i] if i < len(positions) else None)
+    writer.end({k: doc[k] for k in ("padding", "trailing") if k in doc})
+    return out.getvalue().decode("utf-8")
 
 
 def render_cper(doc: dict, label: str, warnings=(), color: bool = None, data: bytes = None) -> str:

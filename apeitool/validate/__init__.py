@@ -10,7 +10,6 @@ all (not a table, not CPER) raises the decoder's one-line error.
 """
 from __future__ import annotations
 
-import os
 from typing import List, Optional
 
 from .engine import (ARCHES, RULES, SEVERITIES, TARGETS, Context, Finding, active_arches, fails, load_rules,
@@ -100,31 +99,28 @@ def validate_cper_file(f, label: str, form: str, target: Optional[str] = None,
     findings: List[Finding] = []
     try:
         for i, model, warnings, pos in reader:
-            ctx = Context(kind, {"form": form, key: [model]}, b"", warnings, arches, kernel_version=kernel_version)
-            ctx.first, ctx._offsets = i, item_offsets(form, i, model, pos)
+            ctx = Context(kind, {"form": form, key: [model]}, b"", warnings, arches, kernel_version=kernel_version,
+                          offsets=item_offsets(form, i, model, pos))
+            ctx.first = i
             findings.extend(run(ctx, target, label))
     except DecodeError as e:
         ctx = Context(kind, None, b"", (), arches, structure_error=e, kernel_version=kernel_version)
         return findings + run(ctx, target, label)
     ctx = Context(kind, {"form": form, key: [], **reader.tail}, b"", reader.tail_warnings, arches,
-                  kernel_version=kernel_version)
-    ctx._offsets = {"trailing": reader.tail_offset} if reader.tail.get("trailing") else {}
+                  kernel_version=kernel_version,
+                  offsets={"trailing": reader.tail_offset} if reader.tail.get("trailing") else {})
     return findings + run(ctx, target, label)
 
 
 def validate_path(path: str, target: Optional[str] = None, table: Optional[str] = None,
                   form: Optional[str] = None, region_path: Optional[str] = None,
                   kernel_version=None) -> List[Finding]:
-    from ..inputs import open_input, read_bytes, read_stream
+    from ..bulk import window_form
+    from ..inputs import open_input, read_bytes
     label = "<stdin>" if path == "-" else path
-    if not table and not region_path and (path == "-" or os.path.isfile(path)):
-        from ..bulk import HEAD, _cper_form
-        with open_input(path) as f:
-            head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
-            cper_form = _cper_form(head, form, None)
-            if cper_form in ("record", "estatus"):      # read in windows, never held whole
-                return validate_cper_file(f, label, cper_form, target, kernel_version)
-            if path == "-":                             # stdin cannot be opened twice
-                return validate_bytes(read_stream(f, label), label, target, table, form, None, kernel_version)
+    cper_form = None if table or region_path else window_form(path, form)
+    if cper_form is not None:          # records or status blocks: read in windows, never held whole
+        with open_input(path) as f:    # (stdin was only peeked: its bytes are all still there)
+            return validate_cper_file(f, label, cper_form, target, kernel_version)
     region = read_bytes(region_path) if region_path else None
     return validate_bytes(read_bytes(path), label, target, table, form, region, kernel_version)

@@ -62,7 +62,7 @@ class Context:
     decoder's warnings, and the kernels (arches) the Linux rules speak for."""
 
     def __init__(self, kind: str, model: Optional[dict], data: bytes, warnings=(), arches=ARCHES,
-                 decoded=None, region_blocks=None, structure_error=None, kernel_version=None):
+                 decoded=None, region_blocks=None, structure_error=None, kernel_version=None, offsets=None):
         from ..kernel_versions import kernel_version as _kv
         self.kind = kind
         self.kv = _kv(kernel_version)    # the Linux release the LINUX.* rules speak for
@@ -74,7 +74,7 @@ class Context:
         self.region_blocks = region_blocks   # a BERT's boot error region, decoded, when given
         self.structure_error = structure_error  # the DecodeError that stopped the body decode
         self.region_lines = None                # what bert.c logs walking the region
-        self._offsets = None
+        self._offsets = offsets               # path -> offset; worked out from `decoded` when None
         self._linux_view = None
         self.first = 0                          # the number of the model's first item (streamed CPER)
 
