@@ -16,7 +16,7 @@ from . import __version__
 # decode/build kinds -> ACPI signature; cper/estatus are CPER documents
 TABLE_KINDS = {"hest": "HEST", "bert": "BERT", "einj": "EINJ", "erst": "ERST"}
 CPER_KINDS = ("cper", "estatus")
-FORMATS = ["text", "json", "yaml", "jsonl", "iasl", "kernel", "libcper"]
+FORMATS = ["text", "json", "yaml", "jsonl", "iasl", "kernel", "libcper", "parquet"]
 
 
 def kernel_version_option(what: str):
@@ -58,7 +58,7 @@ class ApeiGroup(click.Group):
     """Turns library errors into one-line messages and exit code 2, anything else into exit 3.
     Commands that live in their own package (vm) are imported only when they run or are listed."""
 
-    LAZY = {"vm": ("apeitool.vm.cli", "vm_group")}
+    LAZY = {"vm": ("apeitool.vm.cli", "vm_group"), "db": ("apeitool.fleet.cli", "db_group")}
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
@@ -144,7 +144,12 @@ def each_input(files, load):
               help="text: a tree with names; json/yaml: the model (a valid build spec); jsonl: one "
                    "compact model per line (per record/block for CPER; streamed, flat memory); iasl: the "
                    "field lines of `iasl -d` (tables); kernel: the lines Linux prints (CPER); libcper: "
-                   "openbmc/libcper's CPER-JSON.")
+                   "openbmc/libcper's CPER-JSON; parquet: the db tables as a Parquet dataset in the folder -o DIR "
+                   "(pip install 'apeitool[fleet]').")
+@click.option("--partition-by", type=click.Choice(["host", "day", "none"]), default="host", show_default=True,
+              help="--format parquet: one folder per host or per day under each table.")
+@click.option("--host", metavar="NAME", help="--format parquet: the host the records come from.")
+@click.option("--host-from-dir", is_flag=True, help="--format parquet: each file's host is its folder's name.")
 @click.option("--table", metavar="SIG", help="Pick tables with this signature out of an acpidump.")
 @click.option("--as", "form", type=click.Choice(["record", "section", "estatus"]),
               help="Say what CPER input is: CPER records, descriptor+body sections (libcper's "
@@ -165,7 +170,8 @@ def each_input(files, load):
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True, metavar="N",
               help="--format jsonl, json, libcper: decode on N processes (windows of records, output in "
                    "input order; the workers' output passes through files in $TMPDIR).")
-def decode(args, fmt, table, form, arch, source_id, kernel_version, region, output, color, quiet, jobs):
+def decode(args, fmt, partition_by, host, host_from_dir, table, form, arch, source_id, kernel_version, region,
+           output, color, quiet, jobs):
     """Decode ACPI tables and CPER: raw files, acpidump text, hex dumps, sysfs, '-' for stdin.
 
     KIND (hest, bert, einj, erst, cper, estatus) is optional: the input is
@@ -195,6 +201,7 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
       apeitool decode --format libcper record.cper      # like cper-convert to-json
       apeitool decode --as section --format libcper section.cper
       apeitool decode -f jsonl --jobs 2 fleet/*.cper -o records.jsonl   # millions of records
+      apeitool decode -f parquet --host-from-dir fleet/*/*.cper -o fleet-parquet/
       sudo apeitool decode bert /sys/firmware/acpi/tables/BERT \\
           --region /sys/firmware/acpi/tables/data/BERT --format kernel
     """
@@ -214,6 +221,8 @@ def decode(args, fmt, table, form, arch, source_id, kernel_version, region, outp
         raise click.UsageError("stdin ('-') can be read only once")
     if jobs > 1 and fmt not in ("jsonl", "json", "libcper"):
         raise click.UsageError("--jobs goes with --format jsonl, json or libcper")
+    if fmt == "parquet":
+        return _decode_parquet(files, output, partition_by, host, host_from_dir, form, quiet, jobs, region, want)
     if fmt == "jsonl":
         if region is not None:
             raise click.UsageError("--region goes with --format kernel, json, yaml or text")
@@ -758,8 +767,13 @@ def _event_numbers(text: str) -> list:
 @click.option("--no-timeline", is_flag=True, help="Leave the timeline out of the text report.")
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
 @click.option("--color/--no-color", default=None, help="Colour the report (default: when a terminal).")
+@click.option("--rasdaemon-db", "rasdaemon_db", metavar="FILE",
+              help="Also write the RAS trace events the kernel would emit (mc_event, aer_event, arm_event, "
+                   "non_standard_event) into FILE in rasdaemon's own schema: ras-mc-ctl --summary reads it.")
+@click.option("--rasdaemon-schema", type=click.Choice(["0.6.8", "0.8"]), default="0.6.8", show_default=True,
+              help="--rasdaemon-db: rasdaemon's table layout (0.6.8: Debian 12's; 0.8: the newest).")
 def replay_command(stream, hest_path, example, kernel, arch, kernel_version, panic_timeout, ram, sdei_critical,
-                   notify, source, interval, fmt, keep, no_timeline, output, color):
+                   notify, source, interval, fmt, keep, no_timeline, output, color, rasdaemon_db, rasdaemon_schema):
     """Replay firmware error events through a model of Linux's GHES handling.
 
     The firmware side writes each record into its source's error status block
@@ -785,6 +799,7 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
       apeitool replay --hest hest.aml --ram 0x40000000-0x80000000 events.jsonl   # a 1 GiB arm64 machine
       apeitool replay --hest hest.aml --notify SEA --source 0 records.cper
       apeitool replay --hest hest.aml -f json capture.apeirpl | jq .summary
+      apeitool replay --example --rasdaemon-db ras-mc_event.db    # then: apeitool db summary --db ...
     """
     from .errors import InputError
     from .replay import replay
@@ -816,8 +831,18 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
         if kernel == "v5.0" and kernel_version is None:
             from .kernel_versions import KernelVersion
             kernel_version = KernelVersion("5.0")
+        tracer = None
+        if rasdaemon_db:
+            from .fleet.rasdaemon import Writer
+            tracer = Writer(rasdaemon_db, rasdaemon_schema)
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
-                        kernel_version, _ram_ranges(ram), panic_timeout, _event_numbers(sdei_critical))
+                        kernel_version, _ram_ranges(ram), panic_timeout, _event_numbers(sdei_critical), tracer)
+        if tracer is not None:
+            try:
+                tracer.write()
+            except (OSError, __import__("sqlite3").Error) as e:
+                raise InputError(f"cannot write the rasdaemon database: {e}", source=rasdaemon_db) from None
+            result["rasdaemon"] = {"path": rasdaemon_db, "schema": rasdaemon_schema, "events": tracer.counts()}
     except ValueError as e:
         raise InputError(str(e))
     finally:
@@ -838,6 +863,27 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
     if stats is not None and stats.lossy:   # the report covers the events read; say that some were not
         _stream_problems(stats)
         sys.exit(1)
+
+
+def _decode_parquet(files, output, partition_by, host, host_from_dir, form, quiet, jobs, region, want):
+    if output == "-":
+        raise click.UsageError("--format parquet writes a folder: give -o DIR")
+    if jobs > 1 or region is not None or want:
+        raise click.UsageError("--format parquet takes CPER files (no --jobs, --region or table kinds)")
+    from .fleet.cli import expand, need
+    need("pyarrow")
+    from .fleet.parquet import write_dataset
+    failed = []
+
+    def bad_file(line):
+        _error(line)
+        failed.append(line)
+    n = write_dataset(list(expand(files)), output, host, host_from_dir, partition_by, form,
+                      _warner(quiet) or (lambda s: None), bad_file)
+    if not quiet:
+        click.echo(f"{n} items -> {output}", err=True)
+    if failed:
+        sys.exit(2)
 
 
 def _ram_ranges(texts):

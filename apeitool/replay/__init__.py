@@ -178,11 +178,13 @@ class Simulation:
 
 def replay(hest: dict, events: Iterable[Event], kernel: str = "v5.1", arch: Optional[str] = None,
            keep: int = 10000, stats: Optional[StreamStats] = None, label: str = "",
-           kernel_version=None, ram=None, panic_timeout: int = 0, sdei_critical=()) -> dict:
+           kernel_version=None, ram=None, panic_timeout: int = 0, sdei_critical=(), tracer=None) -> dict:
     """Run `events` against the HEST model; returns the result document (see Recorder.result).
-    `label` names the stream in the places of packed-stream events ("s.apeirpl: frame 17")."""
+    `label` names the stream in the places of packed-stream events ("s.apeirpl: frame 17");
+    `tracer(event, now, **fields)` receives the RAS trace events (fleet/rasdaemon.Writer)."""
     sim = Simulation(hest, kernel, arch, keep, kernel_version, ram, panic_timeout, sdei_critical)
     sim.rec.label = label
+    sim.rec.tracer = tracer
     try:
         for ev in events:
             sim.handle(ev)

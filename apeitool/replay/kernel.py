@@ -582,18 +582,27 @@ class Kernel:
         self.counts["processed"] += 1
         sev = ghes_severity(HDR.unpack_from(data)[4])
         queued = False
-        for sec in plan(data).sections:
+        p = plan(data)
+        fru = [b"\0" * 16, ""]        # ghes_do_proc keeps the last valid FRU id/text for later sections
+        for sec, entry in zip(p.sections, p.block["entries"]):
             key, body, flags = sec.key, sec.body, sec.flags
             sec_sev = ghes_severity(sec.severity)
+            if self.rec.tracer is not None:
+                self._fru(entry, fru)
             if key == "platform_memory":
+                self.rec.trace("mc_event", severity=_GHES_SEV_NAMES.get(sev, "informational"), body=body,
+                               location=_mem_location(body))
                 queued = self._memory_error(reg, body, sev, sec_sev, flags, cpu, sync)
             elif key == "pcie":
                 self._aer(reg, body, sec.severity, flags)
             elif key == "arm":
+                self.rec.trace("arm_event", body=body)
                 queued = self._arm(reg, body, sev, sec_sev, cpu, sync)
             elif key in ("cxl_protocol", "cxl_general_media", "cxl_dram", "cxl_memory_module"):
                 self.rec.action("cxl", source=reg.fw.sid, section=key)
             else:
+                if self.rec.tracer is not None:
+                    self.rec.trace("non_standard_event", **_non_standard(entry, sec, fru))
                 size = VENDOR_HDR + 72 + sec.data_length
                 off = self.pool.alloc(size)
                 if off is None:
@@ -606,6 +615,15 @@ class Kernel:
                      f"unrecoverable error (SIGBUS)")
             self.rec.action("signal", source=reg.fw.sid, signal="SIGBUS", reason="synchronous error not handled",
                             cpu=cpu)
+
+    @staticmethod
+    def _fru(entry: dict, fru: list) -> None:
+        from ..schemas.cper_fields import guid_bytes
+        vb = entry.get("validation_bits") or {}
+        if isinstance(vb, dict) and vb.get("fru_id"):
+            fru[0] = guid_bytes(entry.get("fru_id"))
+        if isinstance(vb, dict) and vb.get("fru_text"):
+            fru[1] = entry.get("fru_text") or ""
 
     def _memory_error(self, reg, body, sev, sec_sev, flags, cpu, sync) -> bool:
         vb = body.get("validation_bits", 0)
@@ -672,6 +690,13 @@ class Kernel:
             aer_sev = "AER_FATAL"
         self.rec.action("aer_recover", source=reg.fw.sid, segment=dev["segment"], bus=dev["primary_bus"],
                         devfn=dev["device"] << 3 | dev["function"], severity=aer_sev)
+        if self.rec.tracer is not None:
+            regs = bytes.fromhex(body["aer_info"]) if isinstance(body.get("aer_info"), str) else bytes(96)
+            word = lambda at: int.from_bytes(regs[at:at + 4], "little")     # noqa: E731
+            status = word(0x10) & ~word(0x14) if aer_sev == "AER_CORRECTABLE" else word(0x04) & ~word(0x08)
+            self.rec.trace("aer_event", dev_name=f"{dev['segment']:04x}:{dev['primary_bus']:02x}:"
+                                                 f"{dev['device']:02x}.{dev['function']:x}",
+                           severity=aer_sev, status=status)
 
     def _arm(self, reg, body, sev, sec_sev, cpu, sync) -> bool:
         if not self.new:
@@ -810,3 +835,32 @@ class Kernel:
         if self.nesting:
             self.nesting = {}
 
+
+
+_GHES_SEV_NAMES = {GHES_SEV_CORRECTED: "corrected", GHES_SEV_RECOVERABLE: "recoverable", GHES_SEV_PANIC: "fatal"}
+# cper_mem_err_location's fields (memory section validation bit, name), in its order
+_MEM_LOCATION = [(0x8, "node"), (0x10, "card"), (0x20, "module"), (0x8000, "rank_number"), (0x40, "bank"),
+                 (0x80, "device"), (0x100, "row"), (0x200, "column"), (0x400, "bit_position")]
+
+
+def _mem_location(body: dict) -> str:
+    vb = body.get("validation_bits", 0)
+    vb = vb if isinstance(vb, int) else 0
+    return " ".join(f"{name.replace('_number', '')}:{body[name]}" for bit, name in _MEM_LOCATION
+                    if vb & bit and name in body)
+
+
+def _non_standard(entry: dict, sec, fru: list) -> dict:
+    """log_non_standard_event's arguments: the section GUID and FRU id as raw bytes, the payload."""
+    from ..cper.body import build_body
+    from ..guids import SECTION_TYPES
+    from ..schemas.cper_fields import guid_bytes
+    key = sec.key
+    guid = SECTION_TYPES[key][0] if key in SECTION_TYPES else key
+    body = sec.body
+    try:
+        payload = bytes.fromhex(body["data"]) if set(body) == {"data"} else build_body(key, body)
+    except Exception:       # a body the model could not rebuild: the trace still names the section
+        payload = b""
+    return {"sec_type": guid_bytes(guid), "fru_id": fru[0], "fru_text": fru[1], "severity": sec.severity,
+            "payload": payload}

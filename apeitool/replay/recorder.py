@@ -40,6 +40,11 @@ class Recorder:
         self.where = ""
         self.event_at = None          # the stream event being handled: its place is made when needed
         self.label = ""
+        self.tracer = None            # the kernel's RAS trace events go here (fleet/rasdaemon.Writer)
+
+    def trace(self, event: str, **fields) -> None:
+        if self.tracer is not None:
+            self.tracer(event, self.now, **fields)
 
     def line(self, text: str) -> None:
         if self.log.room():

@@ -1,0 +1,266 @@
+"""Decoded CPER items as flat rows: the one table layout shared by the SQLite database, the Parquet
+dataset and the Dask frames, so that every engine answers from the same columns.
+
+One item (a CPER record, an error status block or a descriptor+body section) gives one `records`
+row and one `sections` row per section; memory, PCIe, processor and CXL sections also give one row
+in their typed table. Fields gated by a validation bit are NULL when the bit is clear. 64-bit
+identities and addresses are zero-padded hex text ('0x00000000dead0000'): SQLite integers are
+signed 64-bit, and padded hex sorts and compares like the number it spells. Derived columns
+(`component`, `day`) are computed here, once, so a summary is a plain GROUP BY in every engine.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from ..render.jsonenc import compact
+from ..schemas.cper_fields import Timestamp
+from ..schemas.sections import BODIES, MEMORY_ERROR_TYPES, PCIE_PORT_TYPES
+
+# table -> [(column, "text"|"int")]; the first columns of every section table name its section
+SECTION_KEY = [("key", "text"), ("idx", "int")]
+TABLES: Dict[str, List[Tuple[str, str]]] = {
+    "records": [("key", "text"), ("host", "text"), ("source", "text"), ("offset", "int"), ("item", "int"),
+                ("form", "text"), ("record_id", "text"), ("timestamp", "text"), ("day", "text"),
+                ("severity", "text"), ("section_count", "int"), ("platform_id", "text"),
+                ("creator_id", "text"), ("notification_type", "text"), ("model", "text")],
+    "sections": SECTION_KEY + [("host", "text"), ("timestamp", "text"), ("day", "text"),
+                               ("section_type", "text"), ("severity", "text"), ("fru_id", "text"),
+                               ("fru_text", "text"), ("component_kind", "text"), ("component", "text"),
+                               ("error_type", "text")],
+    "memory_errors": SECTION_KEY + [("physical_address", "text"), ("physical_address_mask", "text"),
+                                    ("node", "int"), ("card", "int"), ("module", "int"), ("bank", "int"),
+                                    ("device", "int"), ("row", "int"), ("column", "int"), ("rank", "int"),
+                                    ("bit_position", "int"), ("card_handle", "int"), ("module_handle", "int"),
+                                    ("error_type", "text"), ("dimm", "text")],
+    "pcie_errors": SECTION_KEY + [("bdf", "text"), ("segment", "int"), ("bus", "int"), ("device", "int"),
+                                  ("function", "int"), ("vendor_id", "int"), ("device_id", "int"),
+                                  ("class_code", "int"), ("port_type", "text"), ("uncorrectable_status", "int"),
+                                  ("correctable_status", "int")],
+    "processor_errors": SECTION_KEY + [("kind", "text"), ("cpu", "text"), ("midr", "text"),
+                                       ("error_type", "text")],
+    "cxl_errors": SECTION_KEY + [("event_type", "text"), ("device", "text"), ("vendor_id", "int"),
+                                 ("device_id", "int"), ("serial_number", "text")],
+}
+SECTION_TABLES = ("memory_errors", "pcie_errors", "processor_errors", "cxl_errors")
+COLUMNS = {t: [c for c, _ in cols] for t, cols in TABLES.items()}
+
+SEVERITIES = ("recoverable", "fatal", "corrected", "informational")
+
+
+def hex64(value) -> Optional[str]:
+    return None if value is None else f"0x{value & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def item_key(raw: bytes) -> str:
+    """The content hash that makes re-ingesting a record a no-op."""
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _iso(ts, valid: bool) -> Optional[str]:
+    if not valid:
+        return None
+    iso = Timestamp.iso(ts)
+    return iso[0] if iso else None
+
+
+def _sev(value) -> Optional[str]:
+    if isinstance(value, str):
+        return value
+    return SEVERITIES[value] if isinstance(value, int) and 0 <= value < 4 else (
+        None if value is None else f"severity {value}")
+
+
+def _flag(bits, name: str) -> bool:
+    return isinstance(bits, dict) and bool(bits.get(name))
+
+
+def _valid(key: str, body: dict, name: str) -> bool:
+    if name not in body:
+        return False
+    bits = body.get("validation_bits")
+    if isinstance(bits, dict) and name in bits:      # bit-field form (IA32/X64): the flag by name
+        return bool(bits[name])
+    b = BODIES.get(key)
+    return b is None or b.layout.is_valid(body, name)
+
+
+def _get(key: str, body: dict, name: str):
+    return body.get(name) if _valid(key, body, name) else None
+
+
+class Rows:
+    """Rows of many items, table by table (lists of tuples in COLUMNS order)."""
+
+    def __init__(self):
+        self.tables: Dict[str, list] = {t: [] for t in TABLES}
+
+    def __len__(self):
+        return len(self.tables["records"])
+
+    def extend(self, other: "Rows") -> None:
+        for t, rows in other.tables.items():
+            self.tables[t].extend(rows)
+
+    def add_item(self, model: dict, raw: bytes, form: str, host: Optional[str], source: str, offset: int,
+                 item: int, model_text: Optional[str] = None) -> str:
+        """One item's rows; `model_text` is what the records row keeps (default: the model's JSON)."""
+        key = item_key(raw)
+        if form == "record":
+            h = model["header"]
+            vb = h.get("validation_bits", {})
+            ts = _iso(h.get("timestamp"), _flag(vb, "timestamp"))
+            sev = _sev(h.get("error_severity"))
+            rid, plat = hex64(h.get("record_id")), h.get("platform_id") if _flag(vb, "platform_id") else None
+            creator, notify = h.get("creator_id"), h.get("notification_type")
+            sections = [(s["descriptor"], s.get("body", {})) for s in model.get("sections", [])]
+        elif form == "estatus":
+            ts, sev, rid, plat, creator, notify = None, _sev(model.get("error_severity")), None, None, None, None
+            sections = [(e, e.get("body", {})) for e in model.get("entries", [])]
+            for d, _b in sections:      # a block has no header time: its first timed entry's
+                ts = ts or _iso(d.get("timestamp"), _flag(d.get("validation_bits"), "timestamp"))
+        else:
+            d = model["descriptor"]
+            ts, rid, plat, creator, notify = None, None, None, None, None
+            sev = _sev(d.get("section_severity"))
+            sections = [(d, model.get("body", {}))]
+        day = ts[:10] if ts else None
+        self.tables["records"].append((key, host, source, offset, item, form, rid, ts, day, sev, len(sections),
+                                       plat, creator, notify, model_text or compact(model).decode()))
+        for idx, (d, body) in enumerate(sections):
+            self._section(key, idx, d, body if isinstance(body, dict) else {}, host, ts, day)
+        return key
+
+    def _section(self, key, idx, d, body, host, ts, day) -> None:
+        stype = d.get("section_type")
+        vb = d.get("validation_bits")
+        sev = _sev(d.get("section_severity", d.get("error_severity")))
+        fru_id = d.get("fru_id") if _flag(vb, "fru_id") else None
+        fru_text = d.get("fru_text") if _flag(vb, "fru_text") else None
+        kind = component = etype = None
+        if "data" not in body or len(body) > 1:          # {"data": hex}: a body that did not decode
+            typed = _TYPED.get(stype)
+            if typed is not None:
+                kind, component, etype = typed(self, key, idx, stype, body)
+        self.tables["sections"].append((key, idx, host, ts, day, stype, sev, fru_id, fru_text, kind, component,
+                                        etype))
+
+    # -- typed tables: (component kind, component, error type) ------------------------------------------
+    def _memory(self, key, idx, stype, body):
+        g = lambda n: _get(stype, body, n)     # noqa: E731
+        etype = g("memory_error_type")
+        etype = None if etype is None else MEMORY_ERROR_TYPES.get(etype, f"type {etype}")
+        where = [f"{n} {g(n)}" for n in ("node", "card", "module") if g(n) is not None]
+        if g("module_handle") is not None:
+            where.append(f"handle 0x{g('module_handle'):04x}")
+        dimm = " ".join(where) or None
+        rank = g("rank_number") if stype == "platform_memory" else g("rank")
+        self.tables["memory_errors"].append((key, idx, hex64(g("physical_address")), hex64(g("physical_address_mask")),
+                                             g("node"), g("card"), g("module"), g("bank"), g("device"), g("row"),
+                                             g("column"), rank, g("bit_position"), g("card_handle"),
+                                             g("module_handle"), etype, dimm))
+        return "memory", dimm, etype
+
+    def _pcie(self, key, idx, stype, body):
+        dev = _get(stype, body, "device_id") or {}
+        bdf = (f"{dev['segment']:04x}:{dev['primary_bus']:02x}:{dev['device']:02x}.{dev['function']:x}"
+               if dev else None)
+        port = _get(stype, body, "port_type")
+        port = None if port is None else PCIE_PORT_TYPES.get(port, f"type {port}")
+        uncor = cor = None
+        aer = _get(stype, body, "aer_info")
+        if isinstance(aer, str) and len(aer) >= 40:   # PCIe AER capability: status words at 0x04, 0x10
+            raw = bytes.fromhex(aer)
+            uncor, cor = int.from_bytes(raw[4:8], "little"), int.from_bytes(raw[16:20], "little")
+        self.tables["pcie_errors"].append((key, idx, bdf, dev.get("segment"), dev.get("primary_bus"),
+                                           dev.get("device"), dev.get("function"), dev.get("vendor_id"),
+                                           dev.get("device_id"), dev.get("class_code"), port, uncor, cor))
+        etype = "uncorrectable" if uncor else "correctable" if cor else None
+        return "pcie", bdf, etype
+
+    def _pci_component(self, key, idx, stype, body):
+        dev = _get(stype, body, "id_info") or {}
+        bdf = f"{dev['segment']:04x}:{dev['bus']:02x}:{dev['device']:02x}.{dev['function']:x}" if dev else None
+        return "pci", bdf, None
+
+    def _processor(self, key, idx, stype, body):
+        if stype == "arm":
+            cpu, midr = hex64(_get(stype, body, "mpidr")), hex64(body.get("midr"))
+            names = []        # UEFI 2.10 N.2.4.4.1: the type is a bit mask (bit 1 cache ... bit 4)
+            for info in body.get("error_info", []):
+                t = info.get("type") if isinstance(info.get("type"), int) else 0
+                names.extend(n for k, n in enumerate(_ERROR_KINDS) if t >> (k + 1) & 1)
+            etype = ",".join(dict.fromkeys(names)) or None
+        elif stype == "ia32x64":
+            cpu, midr = hex64(_get(stype, body, "lapic_id")), None
+            names = [_IA32_TYPES.get(i.get("error_type"), "other") for i in body.get("error_info", [])]
+            etype = ",".join(dict.fromkeys(names)) or None
+        else:
+            cpu, midr = hex64(_get(stype, body, "processor_id")), None
+            bits = _get(stype, body, "error_type")
+            etype = None if bits is None else ",".join(
+                n for k, n in enumerate(_ERROR_KINDS) if bits >> k & 1) or None
+        self.tables["processor_errors"].append((key, idx, stype, cpu, midr, etype))
+        return "cpu", None if cpu is None else f"{stype} {cpu}", etype
+
+    def _cxl(self, key, idx, stype, body):
+        dev = body.get("device_id") if isinstance(body.get("device_id"), dict) else {}
+        device = None
+        if stype == "cxl_protocol":
+            addr = _get(stype, body, "agent_address")
+            if addr is not None and body.get("agent_type") != 1:     # 1: an RCH downstream port's RCRB base
+                device = f"{addr >> 24 & 0xFFFF:04x}:{addr >> 16 & 0xFF:02x}:{addr >> 8 & 0xFF:02x}.{addr & 0xFF:x}"
+            elif addr is not None:
+                device = f"rcrb {hex64(addr)}"
+            if not _valid(stype, body, "device_id"):
+                dev = {}
+            serial = hex64(_get(stype, body, "serial_number"))
+        else:
+            vb = body.get("validation_bits", 0)
+            vb = vb if isinstance(vb, int) else 0
+            if vb & 1 and dev:
+                device = f"{dev['segment']:04x}:{dev['bus']:02x}:{dev['device']:02x}.{dev['function']:x}"
+            else:
+                dev = {}
+            serial = hex64(body.get("serial_number")) if vb & 2 else None
+        self.tables["cxl_errors"].append((key, idx, stype, device, dev.get("vendor_id"), dev.get("device_id"),
+                                          serial))
+        return "cxl", device, stype
+
+
+_ERROR_KINDS = ("cache", "tlb", "bus", "micro-architectural")
+_IA32_TYPES = {}
+
+
+def _ia32_types():
+    from ..guids import IA32X64_CHECK_TYPES
+    for name, (guid, _title) in IA32X64_CHECK_TYPES.items():
+        _IA32_TYPES[guid] = name
+
+
+_ia32_types()
+_TYPED = {"platform_memory": Rows._memory, "platform_memory2": Rows._memory, "pcie": Rows._pcie,
+          "pci_component": Rows._pci_component, "processor_generic": Rows._processor, "ia32x64": Rows._processor,
+          "arm": Rows._processor, "cxl_protocol": Rows._cxl}
+for _k in ("cxl_general_media", "cxl_dram", "cxl_memory_module", "cxl_physical_switch", "cxl_virtual_switch",
+           "cxl_mld_port"):
+    _TYPED[_k] = Rows._cxl
+
+
+def window_rows(data: bytes, form: str, label: str, base: int, first: int, host: Optional[str],
+                source: Optional[str] = None) -> Tuple[Rows, List[str]]:
+    """Rows of one window of a CPER file (a whole small file is one window); warnings as lines.
+    Runs in Dask workers too: everything it needs is in its arguments."""
+    from ..cper import iter_items
+    rows, warnings = Rows(), []
+    for model, ws, pos, length in iter_items(data, form, label, base, first):
+        rows.add_item(model, data[pos:pos + length], form, host, source or label, base + pos,
+                      first + len(rows))
+        warnings.extend(w.one_line() for w in ws)
+    return rows, warnings
+
+
+def iter_table(rows: Rows, table: str) -> Iterator[dict]:
+    cols = COLUMNS[table]
+    for r in rows.tables[table]:
+        yield dict(zip(cols, r))
