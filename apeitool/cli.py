@@ -772,8 +772,13 @@ def _event_numbers(text: str) -> list:
                    "non_standard_event) into FILE in rasdaemon's own schema: ras-mc-ctl --summary reads it.")
 @click.option("--rasdaemon-schema", type=click.Choice(["0.6.8", "0.8"]), default="0.6.8", show_default=True,
               help="--rasdaemon-db: rasdaemon's table layout (0.6.8: Debian 12's; 0.8: the newest).")
+@click.option("--ghes-edac/--no-ghes-edac", "ghes_edac", default=None,
+              help="--rasdaemon-db: whether the machine has ghes_edac, which turns memory errors into mc_event "
+                   "(default: on arm64; on x86 only allow-listed platforms load it, and Debian builds it as a "
+                   "module).")
 def replay_command(stream, hest_path, example, kernel, arch, kernel_version, panic_timeout, ram, sdei_critical,
-                   notify, source, interval, fmt, keep, no_timeline, output, color, rasdaemon_db, rasdaemon_schema):
+                   notify, source, interval, fmt, keep, no_timeline, output, color, rasdaemon_db, rasdaemon_schema,
+                   ghes_edac):
     """Replay firmware error events through a model of Linux's GHES handling.
 
     The firmware side writes each record into its source's error status block
@@ -834,7 +839,10 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
         tracer = None
         if rasdaemon_db:
             from .fleet.rasdaemon import Writer
-            tracer = Writer(rasdaemon_db, rasdaemon_schema)
+            from .replay import default_arch
+            if ghes_edac is None:
+                ghes_edac = (arch or default_arch(hest)) == "arm64"
+            tracer = Writer(rasdaemon_db, rasdaemon_schema, ghes_edac=ghes_edac)
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
                         kernel_version, _ram_ranges(ram), panic_timeout, _event_numbers(sdei_critical), tracer)
         if tracer is not None:

@@ -70,7 +70,22 @@ CHANGES = [
            stable={"6.1": (6, 1, 176), "6.12": (6, 12, 117)}, seen="vm: 5.10, 6.1, 6.12, 7.2"),
     Change("cxl_cper_length_check", "acpi/ghes: Process CXL Component Events", (6, 9, 0),
            "ghes_do_proc checks CXL component event sections and warns \"[Firmware Warn]: CXL CPER Invalid "
-           "section length\" / \"invalid event\"", seen="vm: 5.10, 6.1, 6.12, 7.2"),
+           "section length\" / \"invalid event\"; they go to the CXL driver, no longer to the "
+           "non_standard_event trace", seen="vm: 5.10, 6.1, 6.12, 7.2 (console and ras trace)"),
+    Change("arm_event_info", "RAS: Report ARM processor information to userspace", (6, 10, 0),
+           "the arm_event trace carries the CPU, the severity and the error-info, context and vendor bytes "
+           "(an event bigger than a trace buffer page is dropped); before: affinity, MPIDR, MIDR, states",
+           seen="vm: ras trace on 6.1 (before) and 6.12, 7.2 (after); the release is approximate"),
+    Change("aer_trace_tlp_header", "", (6, 15, 0),
+           "an uncorrected AER error from firmware whose status has a TLP-logging bit (poisoned TLP, ECRC, "
+           "unsupported request, completer abort, unexpected completion, malformed TLP, ACS violation, MC "
+           "blocked TLP, AtomicOp egress blocked, TLP prefix blocked) carries its 14-dword TLP header log in "
+           "the aer_event trace, and rasdaemon stores the first 4; before: \"TLP Header=Not available\"",
+           seen="vm: ras trace and rasdaemon on 6.12 (before) and 7.2 (after, bits 12, 21, 23, 25 checked); "
+                "the release is approximate"),
+    Change("cxl_protocol_handoff", "acpi/ghes, cxl/pci: Process CXL CPER Protocol Errors", (6, 15, 0),
+           "CXL protocol error sections go to the CXL driver; before: the non_standard_event trace",
+           seen="vm: ras trace on 6.12 (non-standard) and 7.2 (handed off); the release is from the source"),
 ]
 # what ghes.c does (replay's model), as opposed to what the printers print
 CHANGES += [

@@ -435,3 +435,72 @@ def test_memory_error_outside_ram_as_that_kernel_handles_it(series, tmp_path):
     assert result["differences"] == [], json.dumps(result["differences"], indent=1)
     refused = any("Invalid address in generic error data: 0x400000000" in l for l in result["events"][0]["lines"])
     assert refused == (not KernelVersion(result["model"]["kernel_version"]).has("mf_any_pfn"))
+
+
+# -- rasdaemon and the kernel's RAS trace events ---------------------------------------------------------
+
+def _rasdaemon_or_skip():
+    if shutil.which("rasdaemon") is None and not os.path.exists("/usr/sbin/rasdaemon"):
+        pytest.skip("rasdaemon is not installed (Debian package rasdaemon; .ci/run installs it)")
+
+
+def ras_events(seed=5):
+    """Records of the kinds ghes.c traces differently, severities alternating (one print ratelimit
+    class each 5.2 s; the polled source reads a record within ~1 s, so 2.6 s apart), on the polled source; an existing PCI device (00:01.0 of QEMU's pc machine)
+    so that AER recovery finds it. The uncorrected AER record comes last: on every kernel checked it
+    names a conventional PCI device, and pcie_do_recovery then dereferences NULL (see the README)."""
+    from apeitool.gen import section_body
+    rng = random.Random(seed)
+    dev = {"segment": 0, "primary_bus": 0, "device": 1, "function": 0, "vendor_id": 0x8086, "device_id": 0x7000}
+    cor = bytearray(96)
+    cor[0x10:0x14] = (0xFFFFFFFF).to_bytes(4, "little")          # every bit: names and leftovers
+    unc = bytearray(96)
+    unc[0x04:0x08] = (1 << 12 | 1 << 4).to_bytes(4, "little")    # poisoned TLP: its header is logged
+    for i in range(0x1C, 96):
+        unc[i] = i
+    blocks = [   # (kind, body, severity): the two print ratelimit classes alternate
+        ("pcie", {"device_id": dev, "aer_info": cor.hex()}, "corrected"),
+        ("arm", {"mpidr": 0x81000100, "error_affinity_level": 1, "running_state": 1, "psci_state": 5,
+                 "midr": 0x410FD0C0}, "recoverable"),              # section length 0: a firmware bug
+        ("platform_memory", {"physical_address": 0x12345000, "node": 1, "memory_error_type": 3}, "corrected"),
+        ("processor_generic", section_body("processor_generic", rng), "recoverable"),
+        ("ia32x64", section_body("ia32x64", rng), "corrected"),
+        ("cxl_protocol", section_body("cxl_protocol", rng), "recoverable"),
+        ("cxl_dram", section_body("cxl_dram", rng), "corrected"),
+        ("pcie", {"device_id": dev, "aer_info": unc.hex()}, "recoverable"),
+    ]
+    return [Event(round(i * 2.6, 2), "write", 1, data=_block(key, body, sev))
+            for i, (key, body, sev) in enumerate(blocks)]
+
+
+@pytest.mark.vm
+@pytest.mark.parametrize("series", SERIES)
+def test_rasdaemon_and_ras_trace_in_the_guest_are_what_replay_writes(series, tmp_path):
+    """Debian's rasdaemon recording in the guest, and the kernel's own RAS trace events, against
+    replay --rasdaemon-db's model: the same rows, the same trace lines."""
+    _kernel_or_skip(series)
+    _rasdaemon_or_skip()
+    from apeitool.vm import run
+    events = ras_events()
+    db = tmp_path / "ras-mc_event.db"
+    result = run(HEST, events, series, do_compare=True, timeout=300, console=str(tmp_path / "console.txt"),
+                 rasdaemon_db=str(db))
+    assert result["status"] in ("ok", "no-finish"), (tmp_path / "console.txt").read_text()[-3000:]
+    ras = result["rasdaemon"]
+    assert ras["tables"] is not None, ras
+    assert ras["differences"] == [], json.dumps(ras["differences"], indent=1)
+    assert ras["trace_differences"] == [], json.dumps(ras["trace_differences"], indent=1)
+    kinds = [e for e, _t in ras["trace"]]
+    assert kinds.count("aer_event") == 2 and kinds.count("arm_event") == 1
+    assert kinds.count("non_standard_event") >= 2          # + the CXL sections before their hand-off
+    assert [e["event"] for e in ras["trace_explained"]] == ["mce_record"]
+    assert len(ras["tables"]["aer_event"]) == 2 and ras["tables"]["mc_event"] == []
+    last = len(events) - 1
+    crash = [d for d in result["differences"] if d["event"] == last]
+    assert all(re_crash(d["line"]) for d in crash), crash
+    assert [d for d in result["differences"] if d["event"] != last] == [], result["differences"]
+
+
+def re_crash(line):
+    import re
+    return re.match(r"^(BUG: kernel NULL pointer dereference|Oops: |RIP: 0010:pcie_do_recovery)", line)

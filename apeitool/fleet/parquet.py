@@ -78,7 +78,7 @@ class ParquetSink:
 
     def file(self, batches: Iterable[Rows], index: int) -> None:
         """One input file's batches; nothing of it stays if they raise."""
-        pending, own = Rows(), None
+        pending, own, before = Rows(), None, self.rows_written
         try:
             for rows in batches:
                 if own is None:
@@ -91,6 +91,7 @@ class ParquetSink:
         except BaseException:
             if own is not None:
                 self._drop(own)
+                self.rows_written = before
             raise
         if own is None:
             self.buffer.extend(pending)

@@ -6,12 +6,15 @@ queries all four), plus the 0.6.8 source's arm_event and non_standard_event for 
 sends there. "0.8" is the newest layout: arm_event gained the raw error/context/vendor blobs and
 the decoded first error (v0.8.0).
 
-What ghes.c hands rasdaemon, per section (ghes_do_proc):
-  memory  -> ras:mc_event through ghes_edac (arm64 always; x86 only on allow-listed platforms or
-             with ghes_edac.force_load=1: a run writes it as if loaded)
+What ghes.c hands rasdaemon, per section (ghes_do_proc), as replay models it:
+  memory  -> ras:mc_event through ghes_edac, when the machine has it (arm64; on x86 only allow-listed
+             platforms; Debian builds it as a module)
   PCIe    -> ras:aer_event from aer_recover_work_func, when the device exists (assumed)
   ARM     -> ras:arm_event (log_arm_hw_error)
-  other   -> ras:non_standard_event (sec_type and fru_id as 16 raw bytes, the payload)
+  other   -> ras:non_standard_event (sec_type and fru_id as 16 raw bytes, the payload); CXL sections
+             too, before the kernel hands them to the CXL driver
+Checked: `apeitool vm run --rasdaemon-db` runs Debian's rasdaemon in guests of Debian's 5.10, 6.1,
+6.12 and 7.2 and compares its rows and the kernel's trace lines with these (tests/test_vm.py).
 Not written: mce_record (x86 turns a memory error into a synthetic MCE that rasdaemon decodes per CPU
 model) and memory_failure_event (its action_result is the page's fate, which no record carries).
 """
@@ -48,18 +51,22 @@ TABLES_08 = dict(TABLES_068, arm_event=_ARM_068 + [
     ("error_flags", TEXT), ("error_info", INT), ("virt_fault_addr", INT), ("phy_fault_addr", INT)])
 SCHEMAS = {"0.6.8": TABLES_068, "0.8": TABLES_08}
 
-# ras_event.h / rasdaemon's names
+# ras-mc-handler.c / ras-aer-handler.c / ras-non-standard-handler.c (0.6.8): the text rasdaemon
+# stores; checked against Debian's rasdaemon recording in a vm guest (vm/rasdaemon.py)
 MC_TYPES = {"corrected": "Corrected", "recoverable": "Uncorrected", "fatal": "Fatal"}
 AER_TYPES = {"AER_CORRECTABLE": "Corrected", "AER_NONFATAL": "Uncorrected (Non-Fatal)",
              "AER_FATAL": "Uncorrected (Fatal)"}
 AER_COR = {0: "Receiver Error", 6: "Bad TLP", 7: "Bad DLLP", 8: "RELAY_NUM Rollover", 12: "Replay Timer Timeout",
-           13: "Advisory Non-Fatal Error", 14: "Corrected Internal Error", 15: "Header Log Overflow"}
-AER_UNCOR = {0: "Undefined", 4: "Data Link Protocol Error", 5: "Surprise Down Error", 12: "Poisoned TLP",
-             13: "Flow Control Protocol Error", 14: "Completion Timeout", 15: "Completer Abort",
-             16: "Unexpected Completion", 17: "Receiver Overflow", 18: "Malformed TLP", 19: "ECRC Error",
-             20: "Unsupported Request Error", 21: "ACS Violation", 22: "Uncorrectable Internal Error",
-             23: "MC Blocked TLP", 24: "AtomicOp Egress Blocked", 25: "TLP Prefix Blocked Error"}
-SEVERITY_NAMES = {0: "Recoverable", 1: "Fatal", 2: "Corrected", 3: "Informational"}   # cper_severity_str
+           13: "Advisory Non-Fatal"}
+AER_UNCOR = {4: "Data Link Protocol", 12: "Poisoned TLP", 13: "Flow Control Protocol", 14: "Completion Timeout",
+             15: "Completer Abort", 16: "Unexpected Completion", 17: "Receiver Overflow", 18: "Malformed TLP",
+             19: "ECRC", 20: "Unsupported Request"}
+GHES_SEVERITY_NAMES = {0: "Informational", 1: "Corrected", 2: "Recoverable", 3: "Fatal"}   # by GHES severity
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >> 31 else v
 
 
 def _s64(v: Optional[int]) -> Optional[int]:
@@ -76,17 +83,18 @@ def ddl(schema: str) -> List[str]:
 
 
 def _bits(value: int, names: dict) -> str:
-    return "|".join(n for bit, n in sorted(names.items()) if value >> bit & 1)
+    """rasdaemon's bitfield message: each set bit's name, or BIT<n> for a bit it has no name for."""
+    return ", ".join(names.get(bit, f"BIT{bit}") for bit in range(32) if value >> bit & 1)
 
 
 class Writer:
     """Collects trace events during a replay and writes them as rasdaemon would (write_to: a temporary
     file beside the target, renamed over it at the end)."""
 
-    def __init__(self, path: str, schema: str = "0.6.8", start: float = 0.0):
+    def __init__(self, path: str, schema: str = "0.6.8", start: float = 0.0, ghes_edac: bool = True):
         if schema not in SCHEMAS:
             raise InputError(f"unknown rasdaemon schema {schema!r} (known: {', '.join(SCHEMAS)})")
-        self.path, self.schema, self.start = path, schema, start
+        self.path, self.schema, self.start, self.ghes_edac = path, schema, start, ghes_edac
         self.rows: Dict[str, list] = {t: [] for t in SCHEMAS[schema]}
 
     def when(self, now: float) -> str:
@@ -96,6 +104,8 @@ class Writer:
         getattr(self, "_" + event)(self.when(now), **f)
 
     def _mc_event(self, ts, severity: str, body: dict, location: str) -> None:
+        if not self.ghes_edac:
+            return
         from ..schemas.sections import MEMORY_ERROR_TYPES
         vb = body.get("validation_bits", 0) if isinstance(body.get("validation_bits"), int) else 0
         msg = MEMORY_ERROR_TYPES.get(body.get("memory_error_type"), "unknown") if vb & 0x4000 else "unknown error"
@@ -107,25 +117,34 @@ class Writer:
         self.rows["mc_event"].append((ts, 1, MC_TYPES.get(severity, "Info"), msg, "unknown memory", 0, -1, -1, -1,
                                       _s64(pa), _s64(grain), 0, f"APEI location: {location}".rstrip()))
 
-    def _aer_event(self, ts, dev_name: str, severity: str, status: int) -> None:
+    def _aer_event(self, ts, dev_name: str, severity: str, status: int, tlp=None) -> None:
         names = AER_COR if severity == "AER_CORRECTABLE" else AER_UNCOR
-        self.rows["aer_event"].append((ts, dev_name, AER_TYPES[severity], _bits(status, names)))
+        msg = _bits(status, names)
+        if tlp:
+            msg += " TLP Header: " + " ".join(f"{d:08x}" for d in tlp[:4])
+        self.rows["aer_event"].append((ts, dev_name, AER_TYPES[severity], msg))
 
-    def _arm_event(self, ts, body: dict) -> None:
+    def _arm_event(self, ts, body: dict, payload: bytes = b"", ghes_severity: int = 0) -> None:
         vb = body.get("validation_bits", 0) if isinstance(body.get("validation_bits"), int) else 0
-        row = [ts, body.get("error_info_num", 0), body.get("error_affinity_level", 0) if vb & 2 else -1,
-               _s64(body.get("mpidr", 0)) if vb & 1 else 0, body.get("running_state", 0) if vb & 4 else 0,
-               body.get("psci_state", 0) if vb & 4 else 0]
+        # what the tracepoint carries: ~0 for a field whose validation bit is clear
+        row = [ts, 0 if self.schema == "0.6.8" else body.get("error_info_num", 0),
+               body.get("error_affinity_level", 0) if vb & 2 else 255,
+               _s64(body.get("mpidr", 0) if vb & 1 else 0),
+               _s32(body.get("running_state", 0)) if vb & 4 else -1, _s32(body.get("psci_state", 0)) if vb & 4 else -1]
         if self.schema == "0.8":
             info = (body.get("error_info") or [{}])[0]
             row += [None, None, None, str(info.get("type", "")), None, _s64(info.get("error_info")),
                     _s64(info.get("virtual_fault_address")), _s64(info.get("physical_fault_address"))]
         self.rows["arm_event"].append(tuple(row))
 
-    def _non_standard_event(self, ts, sec_type: bytes, fru_id: bytes, fru_text: str, severity: int,
+    def _non_standard_event(self, ts, sec_type: bytes, fru_id: bytes, fru_text: str, ghes_severity: int,
                             payload: bytes) -> None:
         self.rows["non_standard_event"].append((ts, sec_type, fru_id, fru_text,
-                                                SEVERITY_NAMES.get(severity, "Unknown"), payload))
+                                                GHES_SEVERITY_NAMES.get(ghes_severity, "Unknown"), payload))
+
+    def events(self) -> Dict[str, list]:
+        """The rows as read_events gives them (no id, no timestamp), per table written."""
+        return {t: [_plain(r[1:]) for r in rows] for t, rows in self.rows.items() if rows}
 
     def counts(self) -> Dict[str, int]:
         return {t: len(r) for t, r in self.rows.items() if r}
@@ -151,6 +170,26 @@ class Writer:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def _plain(row) -> list:
+    return [v.hex() if isinstance(v, bytes) else v for v in row]
+
+
+def read_events(path: str, tables=("mc_event", "aer_event", "arm_event", "non_standard_event")) -> Dict[str, list]:
+    """A rasdaemon database's GHES event rows, in id order, without id and timestamp (for comparing
+    two runs); blobs as hex."""
+    conn = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True)
+    try:
+        have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        out = {}
+        for t in tables:
+            if t in have:
+                rows = conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+                out[t] = [_plain(r[2:]) for r in rows]
+        return out
+    finally:
+        conn.close()
 
 
 # -- reading a fleet host's rasdaemon database -----------------------------------------------------------
@@ -244,8 +283,8 @@ def _event_rows(rows, table, ev, host, path, key, text) -> None:
         raw = ev.get("sec_type")
         guid = guid_str(raw) if isinstance(raw, bytes) and len(raw) == 16 else str(raw)
         stype = SECTION_KEY_BY_GUID.get(guid, guid)
-        sev = {v: k for k, v in SEVERITY_NAMES.items()}.get(ev.get("severity"))
-        sev = None if sev is None else ("recoverable", "fatal", "corrected", "informational")[sev]
+        sev = {"Informational": "informational", "Corrected": "corrected", "Recoverable": "recoverable",
+               "Fatal": "fatal"}.get(ev.get("severity"))
     elif table == "mce_record":
         stype, etype = "mce", ev.get("error_msg")
         cpu = hex64(ev.get("apicid"))

@@ -596,9 +596,12 @@ class Kernel:
             elif key == "pcie":
                 self._aer(reg, body, sec.severity, flags)
             elif key == "arm":
-                self.rec.trace("arm_event", body=body)
+                if self.rec.tracer is not None or self.kv.has("arm_event_info"):
+                    payload = _payload(sec)
+                    self._log_arm_hw_error(body, payload)
+                    self.rec.trace("arm_event", body=body, payload=payload, ghes_severity=sec_sev)
                 queued = self._arm(reg, body, sev, sec_sev, cpu, sync)
-            elif key in ("cxl_protocol", "cxl_general_media", "cxl_dram", "cxl_memory_module"):
+            elif key in _CXL_HANDOFF and self.kv.has(_CXL_HANDOFF[key]):
                 self.rec.action("cxl", source=reg.fw.sid, section=key)
             else:
                 if self.rec.tracer is not None:
@@ -694,9 +697,26 @@ class Kernel:
             regs = bytes.fromhex(body["aer_info"]) if isinstance(body.get("aer_info"), str) else bytes(96)
             word = lambda at: int.from_bytes(regs[at:at + 4], "little")     # noqa: E731
             status = word(0x10) & ~word(0x14) if aer_sev == "AER_CORRECTABLE" else word(0x04) & ~word(0x08)
+            tlp = None
+            if aer_sev != "AER_CORRECTABLE" and word(0x04) & AER_LOG_TLP_MASKS and self.kv.has("aer_trace_tlp_header"):
+                tlp = [word(0x1C + 4 * i) for i in range(14)]
             self.rec.trace("aer_event", dev_name=f"{dev['segment']:04x}:{dev['primary_bus']:02x}:"
                                                  f"{dev['device']:02x}.{dev['function']:x}",
-                           severity=aer_sev, status=status)
+                           severity=aer_sev, status=status, tlp=tlp)
+
+    def _log_arm_hw_error(self, body: dict, payload: bytes) -> None:
+        """log_arm_hw_error since it traces the whole section: vendor bytes are what the section
+        length leaves after the error infos and the contexts (walked by their sizes); less than
+        nothing is a firmware bug, said in three lines."""
+        if not self.kv.has("arm_event_info"):
+            return
+        from .trace import arm_lengths
+        _pei, _ctx, vsei = arm_lengths(body, payload)
+        if vsei < 0:
+            length = body.get("section_length", 0)
+            self.log(f"[Firmware Bug]: section length: {length - (1 << 32) if length >> 31 else length}")
+            self.log("[Firmware Bug]: section length is too small")
+            self.log("[Firmware Bug]: firmware-generated error record is incorrect")
 
     def _arm(self, reg, body, sev, sec_sev, cpu, sync) -> bool:
         if not self.new:
@@ -837,6 +857,13 @@ class Kernel:
 
 
 
+# the uncorrected AER status bits whose TLP header is logged: poisoned TLP, completer abort, unexpected
+# completion, malformed TLP, ECRC, unsupported request, ACS violation, MC blocked, AtomicOp egress
+# blocked, TLP prefix blocked
+AER_LOG_TLP_MASKS = sum(1 << b for b in (12, 15, 16, 18, 19, 20, 21, 23, 24, 25))
+# the CXL sections ghes_do_proc hands to the CXL driver, from the release that does
+_CXL_HANDOFF = {"cxl_general_media": "cxl_cper_length_check", "cxl_dram": "cxl_cper_length_check",
+                "cxl_memory_module": "cxl_cper_length_check", "cxl_protocol": "cxl_protocol_handoff"}
 _GHES_SEV_NAMES = {GHES_SEV_CORRECTED: "corrected", GHES_SEV_RECOVERABLE: "recoverable", GHES_SEV_PANIC: "fatal"}
 # cper_mem_err_location's fields (memory section validation bit, name), in its order
 _MEM_LOCATION = [(0x8, "node"), (0x10, "card"), (0x20, "module"), (0x8000, "rank_number"), (0x40, "bank"),
@@ -850,17 +877,21 @@ def _mem_location(body: dict) -> str:
                     if vb & bit and name in body)
 
 
+def _payload(sec) -> bytes:
+    """A section's bytes again (the model keeps the decoded body; the round trip is exact)."""
+    from ..cper.body import build_body
+    body = sec.body
+    try:
+        return bytes.fromhex(body["data"]) if set(body) == {"data"} else build_body(sec.key, body)
+    except Exception:       # a body the model could not rebuild: the trace still names the section
+        return b""
+
+
 def _non_standard(entry: dict, sec, fru: list) -> dict:
     """log_non_standard_event's arguments: the section GUID and FRU id as raw bytes, the payload."""
-    from ..cper.body import build_body
     from ..guids import SECTION_TYPES
     from ..schemas.cper_fields import guid_bytes
     key = sec.key
     guid = SECTION_TYPES[key][0] if key in SECTION_TYPES else key
-    body = sec.body
-    try:
-        payload = bytes.fromhex(body["data"]) if set(body) == {"data"} else build_body(key, body)
-    except Exception:       # a body the model could not rebuild: the trace still names the section
-        payload = b""
-    return {"sec_type": guid_bytes(guid), "fru_id": fru[0], "fru_text": fru[1], "severity": sec.severity,
-            "payload": payload}
+    return {"sec_type": guid_bytes(guid), "fru_id": fru[0], "fru_text": fru[1],
+            "ghes_severity": ghes_severity(sec.severity), "payload": _payload(sec)}

@@ -10,6 +10,7 @@ prints for the same HEST and events, event by event.
 """
 from __future__ import annotations
 
+import os
 import re
 from typing import Dict, List, Optional
 
@@ -21,7 +22,9 @@ _PRINTK = re.compile(r"^\[\s*(\d+\.\d+)\]\s?(.*)$")
 # the kernel lines about APEI, GHES, CPER and what follows from them
 _RELEVANT = re.compile(r"HEST:|GHES:|APEI:|BERT:|ERST:|EINJ:|\[Hardware Error\]|Memory failure:|mce: |AER:|"
                        r"Kernel panic|Uhhuh\. NMI|Dazed and confused|\[Firmware (Bug|Warn)\]|soft_offline|"
-                       r"pstore:|NMI received|NMI handler \(ghes_notify_nmi\)")
+                       r"pstore:|NMI received|NMI handler \(ghes_notify_nmi\)|"
+                       # a kernel crash is always a difference: the model never crashes
+                       r"^BUG: |^Oops: |^WARNING: |^RIP: 0010:")
 # lines dropped before comparing, and why
 DROPPED = [
     (re.compile(r"NMI handler \(.*\) took too long to run"), "an emulation artefact: TCG runs the first NMI "
@@ -38,6 +41,9 @@ KNOWN_DIFFERENCES = [
     ("kernel", re.compile(r"^Memory failure: 0x[0-9a-f]+: (?!Sending SIGBUS)"),
      None, "memory_failure()'s own outcome (free buddy page, reserved kernel page, unhandlable page, "
      "memory outside kernel control, ...): the model stops at handing the PFN to memory_failure"),
+    ("kernel", re.compile(r"^pci [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]: AER: "), None,
+     "the device exists in the guest: aer_recover_work_func prints its AER registers (pci_print_aer); replay "
+     "does not know which PCI devices a machine has, and stops at queueing the recovery"),
     ("kernel", re.compile(r"^AER: (no pci_dev for|AER recover: Can not find pci_dev for|[0-9a-f:.]+: no pci_dev "
                           r"found)"), None, "the guest has no such PCI device: AER recovery finds none (the "
      "wording is the PCI core's and changed twice)"),
@@ -93,8 +99,14 @@ def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float 
     last event the `settle` seconds the guest waits before it stops."""
     from ..replay import Simulation
     from ..replay.kernel import Panic
+    from ..fleet.rasdaemon import Writer
+    from ..replay.trace import TraceLog, tee
     sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version, ram=ram,
                      panic_timeout=-1)     # the guest boots with panic=-1
+    # Debian's x86 kernels have no ghes_edac in the guest: no mc_event (ghes_edac is a module there)
+    edac = arch != "x86_64"
+    tracer, trace = Writer(os.devnull, "0.6.8", ghes_edac=edac), TraceLog(ghes_edac=edac, kv=sim.kernel.kv)
+    sim.rec.tracer = tee(tracer, trace)
     log = sim.rec.log.items
 
     def texts(start):
@@ -115,6 +127,7 @@ def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float 
             out["events"][len(events) - 1] = out["events"].get(len(events) - 1, []) + texts(n)
     except Panic:
         out["events"][k] = texts(n)
+    out["rasdaemon"], out["trace"] = tracer.events(), trace.lines
     return out
 
 
@@ -144,8 +157,11 @@ def compare(real: Dict, model: Dict, n_events: int, series: Optional[str] = None
 
 def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86_64",
         do_compare: bool = False, model_kernel: str = "v5.1", timeout: float = 180.0,
-        console: Optional[str] = None, relocated: bool = False, hest_bytes: Optional[bytes] = None) -> Dict:
-    """Boot a kernel with `hest` and deliver `events`; the result document."""
+        console: Optional[str] = None, relocated: bool = False, hest_bytes: Optional[bytes] = None,
+        rasdaemon_db: Optional[str] = None) -> Dict:
+    """Boot a kernel with `hest` and deliver `events`; the result document. With `rasdaemon_db`, the
+    host's rasdaemon records in the guest and its database is written there (with do_compare,
+    compared with what replay's model writes)."""
     import apeitool
     from ..errors import InputError
     from .guest import boot
@@ -155,6 +171,8 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
         from . import arm64
         if not is_kernel_image(k.path, arch):
             raise InputError("not an arm64 kernel image", source=k.path)
+        if rasdaemon_db:
+            raise InputError("--rasdaemon-db runs the host's (x86_64) rasdaemon in the guest: x86_64 only")
         return arm64.run(relocate(hest) if relocated else hest, events, k, timeout, console)
     if not is_kernel_image(k.path, arch):
         raise InputError(f"not a {arch} kernel image (no bzImage header)", source=k.path)
@@ -168,7 +186,8 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
     # after the last event the guest waits for the polls due: ghes_add_timer rounds each poll to a
     # whole second (round_jiffies_relative), which the model leaves out
     settle = max([s.poll_ms for s in plan.sources.values() if s.notify == 0] + [0]) / 1000.0 + 1.5
-    outcome = boot(plan, k.path, arch, table, timeout=timeout, console=console, settle=settle)
+    outcome = boot(plan, k.path, arch, table, timeout=timeout, console=console, settle=settle,
+                   rasdaemon=bool(rasdaemon_db))
     real = split_console(outcome.lines)
     result = {
         "kernel": dict(k.as_dict(), booted=_booted_version(outcome.lines)),
@@ -183,13 +202,56 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
         "block_status": {sid: outcome.final.get(f"{s.block:#x}") for sid, s in plan.sources.items()},
     }
     result["warnings"] = warnings_for(outcome.lines, real)
+    if rasdaemon_db:
+        result["rasdaemon"] = _rasdaemon_result(outcome, rasdaemon_db)
     if do_compare:
         kv = model_version(k, outcome.lines)
         model = model_lines(hest, events, model_kernel, arch, settle, kv, [(0, plan.ram)])
         result["model"] = {"kernel": model_kernel, "kernel_version": str(kv), "boot": model["boot"],
                            "events": [{"event": kk, "lines": model["events"].get(kk, [])} for kk in range(len(events))]}
         result.update(compare(real, model, len(events), k.series or _series_of(result["kernel"]["booted"])))
+        if rasdaemon_db and result["rasdaemon"].get("tables") is not None:
+            from ..replay.trace import compare as compare_trace
+            ras = result["rasdaemon"]
+            ras["differences"] = compare_rasdaemon(ras["tables"], model["rasdaemon"])
+            ras["trace_differences"], ras["trace_explained"] = compare_trace(ras["trace"], model["trace"])
     return result
+
+
+def _rasdaemon_result(outcome, path: str) -> Dict:
+    """Write the guest's rasdaemon database to `path` (atomically) and list its events."""
+    import sqlite3
+    from ..fileio import write_output
+    from ..fleet.rasdaemon import read_events
+    from ..replay.trace import parse, section
+    from .rasdaemon import TRACE_BEGIN, TRACE_END
+    trace = parse(section(outcome.lines, TRACE_BEGIN, TRACE_END) or [])
+    if outcome.rasdaemon_db is None:
+        return {"path": None, "error": "rasdaemon's database did not come back from the guest", "tables": None,
+                "trace": trace}
+    write_output(path, outcome.rasdaemon_db)
+    try:
+        tables = read_events(path)
+    except sqlite3.Error as e:
+        return {"path": path, "error": f"not a database: {e}", "tables": None, "trace": trace}
+    return {"path": path, "tables": tables, "events": {t: len(r) for t, r in tables.items() if r},
+            "trace": trace}
+
+
+def compare_rasdaemon(real: Dict[str, list], model: Dict[str, list]) -> List[Dict]:
+    """Rows only the real rasdaemon recorded, and rows only the model wrote, per table the real
+    rasdaemon has (Debian's build records no arm_event or non_standard_event; ids and timestamps
+    left out: they are the run's)."""
+    out = []
+    for table in sorted(real):
+        a, b = list(real.get(table, [])), list(model.get(table, []))
+        for row in list(a):
+            if row in b:
+                b.remove(row)
+                a.remove(row)
+        out += [{"table": table, "only_in": "kernel", "row": r} for r in a]
+        out += [{"table": table, "only_in": "model", "row": r} for r in b]
+    return out
 
 
 def warnings_for(lines: List[str], real: Dict) -> List[str]:

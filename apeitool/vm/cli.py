@@ -71,17 +71,24 @@ def vm_group():
 @click.option("--console", metavar="FILE", help="Keep the whole console log here.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", show_default=True, help="Write the report here.")
+@click.option("--rasdaemon-db", "rasdaemon_db", metavar="FILE",
+              help="Run this machine's rasdaemon (Debian package rasdaemon) in the guest, keep the database it "
+                   "records in FILE, and report the kernel's RAS trace events; with --compare, both against "
+                   "replay --rasdaemon-db's model (x86_64).")
 def vm_run(stream, hest_path, bert_path, region, erst, erst_backing, kernel, arch, compare, model_kernel, relocate,
-           notify, source, interval, timeout, console, fmt, output):
+           notify, source, interval, timeout, console, fmt, output, rasdaemon_db):
     """Boot a kernel with the HEST and deliver STREAM (what plain `apeitool vm` runs).
 
     \b
     Examples:
       apeitool vm run --hest hest.aml --kernel 6.1 --compare events.jsonl
       apeitool vm --hest hest.aml -f json -o report.json events.jsonl
+      apeitool vm run --hest hest.aml --compare --rasdaemon-db ras.db events.jsonl   # then: ras-mc-ctl
     """
     from ..cli import _load_hest, _open_stream, write
     from ..replay.stream import StreamStats
+    if rasdaemon_db and (erst or bert_path):
+        raise click.UsageError("--rasdaemon-db goes with --hest and a STREAM")
     if erst:
         if hest_path or bert_path or stream or arch != "x86_64":
             raise click.UsageError("--erst runs alone, on x86_64: give no --hest, --bert or STREAM")
@@ -105,7 +112,8 @@ def vm_run(stream, hest_path, bert_path, region, erst, erst_backing, kernel, arc
         stats = StreamStats()
         events = list(_open_stream(stream, notify, source, interval, None)(stats))
         raw = None if relocate else _raw_hest(read_bytes(hest_path), hest)
-        result = vm.run(hest, events, kernel, arch, compare, model_kernel, timeout, console, relocate, raw)
+        result = vm.run(hest, events, kernel, arch, compare, model_kernel, timeout, console, relocate, raw,
+                        rasdaemon_db)
         result["stream"] = {"label": stream, "events": len(events)}
     if fmt == "json":
         from ..render.data import to_json
@@ -120,7 +128,8 @@ def vm_run(stream, hest_path, bert_path, region, erst, erst_backing, kernel, arc
                    f"{': ' + why if why else ''}; "
                    f"{'see --console' if not console else 'console kept in ' + console}", err=True)
         sys.exit(2)
-    if compare and result.get("differences"):
+    ras = result.get("rasdaemon") or {}
+    if compare and (result.get("differences") or ras.get("differences") or ras.get("trace_differences")):
         sys.exit(1)
 
 
@@ -194,6 +203,18 @@ def text_report(r: dict) -> str:
                                                                  f"source {s}: ?" for s, v in r["acked"].items()))
     for d in r.get("dropped", []):
         out.append(f"dropped before comparing: {d['line']} ({d['why']})")
+    ras = r.get("rasdaemon")
+    if ras:
+        out.append("")
+        out.append(f"== rasdaemon in the guest: {ras.get('path') or ras.get('error')}; recorded "
+                   f"{', '.join(f'{n} {t}' for t, n in (ras.get('events') or {}).items()) or 'nothing'}")
+        out += [f"  trace {e}: {t}" for e, t in ras.get("trace", [])] or ["  (no RAS trace events)"]
+        if "differences" in ras:
+            out.append(f"rasdaemon rows only in one side: {len(ras['differences'])}; trace events: "
+                       f"{len(ras['trace_differences'])} differ, {len(ras['trace_explained'])} explained")
+            out += [f"  {d['table']}: only in the {d['only_in']}: {d['row']}" for d in ras["differences"]]
+            out += [f"  {d['event']}: only in the {d['only_in']}: {d['text']}" for d in ras["trace_differences"]]
+            out += [f"  {d['event']}: only in the {d['only_in']} (explained: {d['why']})" for d in ras["trace_explained"]]
     if model is not None:
         out.append("")
         out.append(f"differences: {len(r['differences'])}, explained: {len(r['explained'])}")

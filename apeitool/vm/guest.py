@@ -38,16 +38,20 @@ def qemu_binary(arch: str) -> str:
     return path
 
 
-def guest_script(plan: Plan, settle: float) -> str:
-    """The busybox /init: mount, mark, run the steps, ask for the final read-out, power off."""
+def guest_script(plan: Plan, settle: float, rasdaemon: bool = False) -> str:
+    """The busybox /init: mount, mark, run the steps, ask for the final read-out, power off. With
+    `rasdaemon`, the real rasdaemon records the run and its database is printed at the end."""
     lines = ["#!/bin/busybox sh", "/bin/busybox --install -s /bin",
              "mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev",
              f'mark() {{ echo "{MARK} $*" > /dev/kmsg; }}',
              # the host's answer port is opened once, before any question: bytes that reach a
              # closed serial port are lost
              "stty -F /dev/ttyS1 raw -echo 2>/dev/null; exec 3</dev/ttyS1",
-             'ask() { mark "$@"; read -r reply <&3; }',
-             "mark BOOTED"]
+             'ask() { mark "$@"; read -r reply <&3; }']
+    if rasdaemon:
+        from .rasdaemon import start_lines
+        lines += start_lines()
+    lines.append("mark BOOTED")
     for step in plan.steps:
         k, kind = step[0], step[1]
         if kind == "mark":
@@ -69,6 +73,9 @@ def guest_script(plan: Plan, settle: float) -> str:
             lines.append(f"ask NMI {k}")
             lines.append("usleep 300000")    # irq_work prints after the NMI returns
     lines.append(f"usleep {int(settle * 1e6)}")
+    if rasdaemon:
+        from .rasdaemon import stop_lines
+        lines += stop_lines()
     lines.append("ask FINAL")
     lines.append("mark DONE")
     lines.append("poweroff -f")
@@ -83,6 +90,7 @@ class Outcome:
     final: Dict[str, int] = field(default_factory=dict)  # "0x1F001000" -> value read at the end
     seconds: float = 0.0
     exit_code: Optional[int] = None
+    rasdaemon_db: Optional[bytes] = None                 # what rasdaemon recorded in the guest
 
 
 class _Monitor:
@@ -134,9 +142,10 @@ def read_u64(monitor: _Monitor, addr: int, size: int, deadline: float) -> Option
 
 def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, extra_tables=(),
          loaders=(), append: str = "", timeout: float = 120.0, console: Optional[str] = None,
-         settle: float = 0.5, extra_args=(), init: Optional[str] = None) -> Outcome:
+         settle: float = 0.5, extra_args=(), init: Optional[str] = None, rasdaemon: bool = False) -> Outcome:
     """Boot `kernel_path` with the tables, the window preloaded and the guest script (or `init`);
-    drive it. `extra_args` go to QEMU as they are (devices such as acpi-erst)."""
+    drive it. `extra_args` go to QEMU as they are (devices such as acpi-erst). `rasdaemon`: the
+    host's rasdaemon records in the guest (vm/rasdaemon.py)."""
     from .initramfs import build
     qemu = qemu_binary(arch)
     work = tempfile.mkdtemp(prefix="apeitool-vm-")
@@ -154,8 +163,13 @@ def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, 
                 f.write(data)
         with open(os.path.join(work, "window.bin"), "wb") as f:
             f.write(plan.image)
+        blobs, dirs = dict(plan.blobs), []
+        if rasdaemon:
+            from .rasdaemon import files as rasdaemon_files
+            programs, dirs = rasdaemon_files()
+            blobs.update(programs)
         with open(os.path.join(work, "initrd.cpio"), "wb") as f:
-            f.write(build(init or guest_script(plan, settle), plan.blobs))
+            f.write(build(init or guest_script(plan, settle, rasdaemon), blobs, extra_dirs=dirs))
         mon, ctl = os.path.join(work, "mon.sock"), os.path.join(work, "ctl.sock")
         cmd = [qemu, "-accel", "tcg", "-M", "pc", "-cpu", "qemu64", "-m", f"{plan.ram >> 20}M", "-smp", "1",
                "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
@@ -225,6 +239,9 @@ def boot(plan: Plan, kernel_path: str, arch: str, hest: Optional[bytes] = None, 
                 out.exit_code = proc.wait(5)
             except subprocess.TimeoutExpired:
                 out.status = "timeout"
+        if rasdaemon:
+            from .rasdaemon import database
+            out.rasdaemon_db = database(out.lines)
         if out.status == "ok" and out.panicked:
             out.status = "panic"
         elif out.status == "ok" and not any(f"{MARK} DONE" in l for l in out.lines):

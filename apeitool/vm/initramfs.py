@@ -61,11 +61,11 @@ def newc(files: Dict[str, Union[bytes, str]], dirs=()) -> bytes:
     return bytes(out)
 
 
-def build(init_script: str, extra: Dict[str, bytes], busybox: str = None) -> bytes:
-    """busybox at /bin/busybox, /init, and `extra` files (the plan's blocks)."""
+def build(init_script: str, extra: Dict[str, bytes], busybox: str = None, extra_dirs=()) -> bytes:
+    """busybox at /bin/busybox, /init, and `extra` files (the plan's blocks, programs)."""
     with open(busybox or busybox_path(), "rb") as f:
         bb = f.read()
-    dirs = ["bin", "dev", "proc", "sys", "data"]
+    dirs = ["bin", "dev", "proc", "sys", "data", *extra_dirs]
     files = {"bin/busybox": bb, "init": init_script}
     files.update(extra)
     return newc(files, dirs)
