@@ -427,3 +427,28 @@ def test_debian_ras_mc_ctl_reads_the_database_replay_wrote(tmp_path):
     assert "\t1 Uncorrected (Non-Fatal) errors: Poisoned TLP TLP Header: 00000000" in out
     assert "0000:02:03.1 Uncorrected (Non-Fatal) error: Poisoned TLP TLP Header: 00000000" in out
     assert "error(s): multi-bit ECC at unknown memory location: 0:-1:-1:-1, addr 1073745920" in out
+
+
+def test_urls_are_read_with_fsspec_and_the_python_api(tmp_path):
+    dask_needed("fsspec")
+    from apeitool import fleet
+    f = tmp_path / "r.cper"
+    f.write_bytes(record([memory(node=7)], record_id=7))
+    db = str(tmp_path / "e.sqlite")
+    s = fleet.ingest(db, [f"file://{f}"], host="h")
+    assert s.new_items == 1 and s.failed == []
+    assert fleet.db_summary(db)["top_components"]["memory"][0]["component"] == "node 7"
+    bad = fleet.ingest(db, ["file:///nonexistent/x.cper"])
+    assert bad.failed and "x.cper" in bad.failed[0].error
+
+
+def test_a_missing_extra_names_it(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "pyarrow", None)        # import pyarrow now raises ImportError
+    f = tmp_path / "r.cper"
+    f.write_bytes(record([memory(node=7)]))
+    r = run("decode", "-f", "parquet", str(f), "-o", str(tmp_path / "out"))
+    assert r.exit_code == 2 and "pip install 'apeitool[fleet]'" in r.stderr
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    r = run("db", "ingest", "--db", str(tmp_path / "e.sqlite"), "--engine", "dask", str(f))
+    assert r.exit_code == 2 and "pip install 'apeitool[fleet]'" in r.stderr

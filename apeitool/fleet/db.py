@@ -20,19 +20,26 @@ from .rows import COLUMNS, TABLES, Rows
 
 SCHEMA_VERSION = 1
 SQL_TYPES = {"text": "TEXT", "int": "INTEGER"}
-INDEXES = [("records", "day"), ("records", "host"), ("sections", "component"), ("sections", "day"),
-           ("sections", "section_type"), ("memory_errors", "physical_address"), ("pcie_errors", "bdf"),
-           ("processor_errors", "cpu")]
+# covering indexes for db summary's group-bys (records rows carry the whole model: scanning them reads
+# gigabytes), and the columns people look things up by
+INDEXES = [("records_time", "records", ("timestamp", "host", "severity")),
+           ("records_host", "records", ("host", "timestamp", "severity")),
+           ("sections_component", "sections", ("component_kind", "component", "host", "timestamp")),
+           ("sections_type", "sections", ("section_type", "severity")),
+           ("memory_errors_address", "memory_errors", ("physical_address",)),
+           ("pcie_errors_bdf", "pcie_errors", ("bdf",)), ("processor_errors_cpu", "processor_errors", ("cpu",))]
 
 
 def _ddl() -> List[str]:
     out = []
     for table, cols in TABLES.items():
-        pk = "key" if table == "records" else "key, idx"
         body = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in cols)
-        out.append(f"CREATE TABLE IF NOT EXISTS {table} ({body}, PRIMARY KEY ({pk})) WITHOUT ROWID")
-    for table, col in INDEXES:
-        out.append(f'CREATE INDEX IF NOT EXISTS {table}_{col} ON {table} ("{col}")')
+        if table == "records":      # big rows (the model): a rowid table, the key a unique index
+            out.append(f"CREATE TABLE IF NOT EXISTS {table} ({body}, UNIQUE (key))")
+        else:                       # small rows: clustered on their key
+            out.append(f"CREATE TABLE IF NOT EXISTS {table} ({body}, PRIMARY KEY (key, idx)) WITHOUT ROWID")
+    for name, table, cols in INDEXES:
+        out.append(f'CREATE INDEX IF NOT EXISTS {name} ON {table} ({", ".join(chr(34) + c + chr(34) for c in cols)})')
     out.append("CREATE TABLE IF NOT EXISTS files (path TEXT, host TEXT, size INTEGER, mtime_ns INTEGER, "
                "status TEXT, items INTEGER, new_items INTEGER, error TEXT, ingested_at TEXT, "
                "PRIMARY KEY (path, host))")
@@ -52,6 +59,7 @@ def open_db(path: str, create: bool = True, readonly: bool = False) -> sqlite3.C
         else:
             conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-65536")      # 64 MiB: the indexes of a big ingest stay in memory
         if create and not readonly:
             version = _schema_version(conn)
             if version is not None and version != SCHEMA_VERSION:

@@ -75,18 +75,34 @@ def _flag(bits, name: str) -> bool:
     return isinstance(bits, dict) and bool(bits.get(name))
 
 
-def _valid(key: str, body: dict, name: str) -> bool:
-    if name not in body:
-        return False
+_GATES: Dict[str, Dict[str, int]] = {}
+
+
+def _gates(key: str) -> Dict[str, int]:
+    """field -> validation bit of a section's fixed head (once per section type)."""
+    g = _GATES.get(key)
+    if g is None:
+        b = BODIES.get(key)
+        g = _GATES[key] = dict(b.layout.valid_bits) if b is not None and b.layout.valid_field else {}
+    return g
+
+
+def _getter(key: str, body: dict):
+    """get(name): the body's field, or None when its validation bit is clear."""
     bits = body.get("validation_bits")
-    if isinstance(bits, dict) and name in bits:      # bit-field form (IA32/X64): the flag by name
-        return bool(bits[name])
-    b = BODIES.get(key)
-    return b is None or b.layout.is_valid(body, name)
+    gates = _gates(key)
+    if isinstance(bits, dict):                       # bit-field form (IA32/X64): the flag by name
+        return lambda name: body.get(name) if bits.get(name, name in body) else None
+    bits = bits if isinstance(bits, int) else 0
+    return lambda name: body.get(name) if name not in gates or bits >> gates[name] & 1 else None
+
+
+def _valid(key: str, body: dict, name: str) -> bool:
+    return name in body and _getter(key, body)(name) is not None
 
 
 def _get(key: str, body: dict, name: str):
-    return body.get(name) if _valid(key, body, name) else None
+    return _getter(key, body)(name)
 
 
 class Rows:
@@ -147,7 +163,7 @@ class Rows:
 
     # -- typed tables: (component kind, component, error type) ------------------------------------------
     def _memory(self, key, idx, stype, body):
-        g = lambda n: _get(stype, body, n)     # noqa: E731
+        g = _getter(stype, body)
         etype = g("memory_error_type")
         etype = None if etype is None else MEMORY_ERROR_TYPES.get(etype, f"type {etype}")
         where = [f"{n} {g(n)}" for n in ("node", "card", "module") if g(n) is not None]
