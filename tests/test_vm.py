@@ -503,4 +503,4 @@ def test_rasdaemon_and_ras_trace_in_the_guest_are_what_replay_writes(series, tmp
 
 def re_crash(line):
     import re
-    return re.match(r"^(BUG: kernel NULL pointer dereference|Oops: |RIP: 0010:pcie_do_recovery)", line)
+    return re.match(r"^(BUG: kernel NULL pointer dereference|Oops: )", line)
