@@ -241,6 +241,12 @@ def test_query_is_read_only_and_speaks_json_and_csv(small_fleet):
     assert len(table(db, "records")) == 5
     r = run("db", "summary", "--db", str(_tmp / "missing.sqlite"))
     assert r.exit_code == 2 and "no such database" in r.stderr
+    ras = str(_tmp / "ras-mc_event.db")          # someone else's SQLite file: one line, not a traceback
+    sqlite3.connect(ras).execute("CREATE TABLE mc_event (id INTEGER PRIMARY KEY)").connection.close()
+    for args in (["summary", "--db", ras], ["query", "--db", ras, "SELECT 1"]):
+        r = run("db", *args)
+        assert r.exit_code == 2 and "not an apeitool error database" in r.stderr, r.output
+        assert len(r.stderr.strip().splitlines()) == 1
 
 
 # -- Parquet and Dask ----------------------------------------------------------------------------------------

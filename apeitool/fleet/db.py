@@ -47,12 +47,12 @@ def _ddl() -> List[str]:
     return out
 
 
-def open_db(path: str, create: bool = True, readonly: bool = False) -> sqlite3.Connection:
-    """A connection to an apeitool error database (made, with its tables, when `create`)."""
-    if readonly or not create:
-        if not os.path.exists(path):
-            raise InputError(f"no such database (make one with 'apeitool db ingest --db {path} FILES')",
-                             source=path)
+def open_db(path: str, readonly: bool = False) -> sqlite3.Connection:
+    """A connection to an apeitool error database: made, with its tables, if missing; with
+    `readonly`, an existing one, refused (one line) if it is not apeitool's."""
+    if readonly and not os.path.exists(path):
+        raise InputError(f"no such database (make one with 'apeitool db ingest --db {path} FILES')",
+                         source=path)
     try:
         if readonly:
             conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, isolation_level=None)
@@ -60,17 +60,20 @@ def open_db(path: str, create: bool = True, readonly: bool = False) -> sqlite3.C
             conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-65536")      # 64 MiB: the indexes of a big ingest stay in memory
-        if create and not readonly:
-            version = _schema_version(conn)
-            if version is not None and version != SCHEMA_VERSION:
-                raise InputError(f"database schema {version}, this apeitool writes {SCHEMA_VERSION}", source=path)
-            conn.execute("BEGIN")
-            for stmt in _ddl():
-                conn.execute(stmt)
-            conn.execute("INSERT OR REPLACE INTO apeitool_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            conn.execute("COMMIT")
-        elif not readonly and _schema_version(conn) is None:
-            raise InputError("not an apeitool error database (no apeitool_meta table)", source=path)
+        version = _schema_version(conn)
+        if readonly:
+            if version is None:
+                conn.close()
+                raise InputError("not an apeitool error database (no apeitool_meta table; a rasdaemon "
+                                 "database is read with 'apeitool db ingest')", source=path)
+            return conn
+        if version is not None and version != SCHEMA_VERSION:
+            raise InputError(f"database schema {version}, this apeitool writes {SCHEMA_VERSION}", source=path)
+        conn.execute("BEGIN")
+        for stmt in _ddl():
+            conn.execute(stmt)
+        conn.execute("INSERT OR REPLACE INTO apeitool_meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("COMMIT")
     except sqlite3.DatabaseError as e:
         raise InputError(f"cannot use the database: {e}", source=path) from None
     return conn
