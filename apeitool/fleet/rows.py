@@ -13,7 +13,10 @@ from __future__ import annotations
 import hashlib
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from ..guids import IA32X64_CHECK_TYPES
 from ..render.jsonenc import compact
+from ..render.kernel import cxl_agent_name, pci_name
+from ..schemas.cper import SEVERITIES
 from ..schemas.cper_fields import Timestamp
 from ..schemas.sections import BODIES, MEMORY_ERROR_TYPES, PCIE_PORT_TYPES
 
@@ -45,8 +48,6 @@ TABLES: Dict[str, List[Tuple[str, str]]] = {
 SECTION_TABLES = ("memory_errors", "pcie_errors", "processor_errors", "cxl_errors")
 COLUMNS = {t: [c for c, _ in cols] for t, cols in TABLES.items()}
 
-SEVERITIES = ("recoverable", "fatal", "corrected", "informational")
-
 
 def hex64(value) -> Optional[str]:
     return None if value is None else f"0x{value & 0xFFFFFFFFFFFFFFFF:016x}"
@@ -67,8 +68,9 @@ def _iso(ts, valid: bool) -> Optional[str]:
 def _sev(value) -> Optional[str]:
     if isinstance(value, str):
         return value
-    return SEVERITIES[value] if isinstance(value, int) and 0 <= value < 4 else (
-        None if value is None else f"severity {value}")
+    if isinstance(value, int):
+        return SEVERITIES.get(value, f"severity {value}")
+    return None
 
 
 def _flag(bits, name: str) -> bool:
@@ -95,14 +97,6 @@ def _getter(key: str, body: dict):
         return lambda name: body.get(name) if bits.get(name, name in body) else None
     bits = bits if isinstance(bits, int) else 0
     return lambda name: body.get(name) if name not in gates or bits >> gates[name] & 1 else None
-
-
-def _valid(key: str, body: dict, name: str) -> bool:
-    return name in body and _getter(key, body)(name) is not None
-
-
-def _get(key: str, body: dict, name: str):
-    return _getter(key, body)(name)
 
 
 class Rows:
@@ -178,13 +172,13 @@ class Rows:
         return "memory", dimm, etype
 
     def _pcie(self, key, idx, stype, body):
-        dev = _get(stype, body, "device_id") or {}
-        bdf = (f"{dev['segment']:04x}:{dev['primary_bus']:02x}:{dev['device']:02x}.{dev['function']:x}"
-               if dev else None)
-        port = _get(stype, body, "port_type")
+        g = _getter(stype, body)
+        dev = g("device_id") or {}
+        bdf = pci_name(dev["segment"], dev["primary_bus"], dev["device"], dev["function"]) if dev else None
+        port = g("port_type")
         port = None if port is None else PCIE_PORT_TYPES.get(port, f"type {port}")
         uncor = cor = None
-        aer = _get(stype, body, "aer_info")
+        aer = g("aer_info")
         if isinstance(aer, str) and len(aer) >= 40:   # PCIe AER capability: status words at 0x04, 0x10
             raw = bytes.fromhex(aer)
             uncor, cor = int.from_bytes(raw[4:8], "little"), int.from_bytes(raw[16:20], "little")
@@ -195,72 +189,53 @@ class Rows:
         return "pcie", bdf, etype
 
     def _pci_component(self, key, idx, stype, body):
-        dev = _get(stype, body, "id_info") or {}
-        bdf = f"{dev['segment']:04x}:{dev['bus']:02x}:{dev['device']:02x}.{dev['function']:x}" if dev else None
-        return "pci", bdf, None
+        dev = _getter(stype, body)("id_info") or {}
+        return "pci", pci_name(dev["segment"], dev["bus"], dev["device"], dev["function"]) if dev else None, None
 
     def _processor(self, key, idx, stype, body):
+        g = _getter(stype, body)
         if stype == "arm":
-            cpu, midr = hex64(_get(stype, body, "mpidr")), hex64(body.get("midr"))
+            cpu, midr = hex64(g("mpidr")), hex64(body.get("midr"))
             names = []        # UEFI 2.10 N.2.4.4.1: the type is a bit mask (bit 1 cache ... bit 4)
             for info in body.get("error_info", []):
                 t = info.get("type") if isinstance(info.get("type"), int) else 0
                 names.extend(n for k, n in enumerate(_ERROR_KINDS) if t >> (k + 1) & 1)
             etype = ",".join(dict.fromkeys(names)) or None
         elif stype == "ia32x64":
-            cpu, midr = hex64(_get(stype, body, "lapic_id")), None
+            cpu, midr = hex64(g("lapic_id")), None
             names = [_IA32_TYPES.get(i.get("error_type"), "other") for i in body.get("error_info", [])]
             etype = ",".join(dict.fromkeys(names)) or None
         else:
-            cpu, midr = hex64(_get(stype, body, "processor_id")), None
-            bits = _get(stype, body, "error_type")
+            cpu, midr = hex64(g("processor_id")), None
+            bits = g("error_type")
             etype = None if bits is None else ",".join(
                 n for k, n in enumerate(_ERROR_KINDS) if bits >> k & 1) or None
         self.tables["processor_errors"].append((key, idx, stype, cpu, midr, etype))
         return "cpu", None if cpu is None else f"{stype} {cpu}", etype
 
     def _cxl(self, key, idx, stype, body):
-        dev = body.get("device_id") if isinstance(body.get("device_id"), dict) else {}
+        g = _getter(stype, body)
+        dev = g("device_id")
+        dev = dev if isinstance(dev, dict) else {}
         device = None
         if stype == "cxl_protocol":
-            addr = _get(stype, body, "agent_address")
-            if addr is not None and body.get("agent_type") != 1:     # 1: an RCH downstream port's RCRB base
-                device = f"{addr >> 24 & 0xFFFF:04x}:{addr >> 16 & 0xFF:02x}:{addr >> 8 & 0xFF:02x}.{addr & 0xFF:x}"
-            elif addr is not None:
-                device = f"rcrb {hex64(addr)}"
-            if not _valid(stype, body, "device_id"):
-                dev = {}
-            serial = hex64(_get(stype, body, "serial_number"))
-        else:
-            vb = body.get("validation_bits", 0)
-            vb = vb if isinstance(vb, int) else 0
-            if vb & 1 and dev:
-                device = f"{dev['segment']:04x}:{dev['bus']:02x}:{dev['device']:02x}.{dev['function']:x}"
-            else:
-                dev = {}
-            serial = hex64(body.get("serial_number")) if vb & 2 else None
+            addr = g("agent_address")
+            if addr is not None:             # agent type 1: an RCH downstream port's RCRB base
+                device = f"rcrb {hex64(addr)}" if body.get("agent_type") == 1 else cxl_agent_name(addr)
+        elif dev:
+            device = pci_name(dev["segment"], dev["bus"], dev["device"], dev["function"])
         self.tables["cxl_errors"].append((key, idx, stype, device, dev.get("vendor_id"), dev.get("device_id"),
-                                          serial))
+                                          hex64(g("serial_number"))))
         return "cxl", device, stype
 
 
 _ERROR_KINDS = ("cache", "tlb", "bus", "micro-architectural")
-_IA32_TYPES = {}
-
-
-def _ia32_types():
-    from ..guids import IA32X64_CHECK_TYPES
-    for name, (guid, _title) in IA32X64_CHECK_TYPES.items():
-        _IA32_TYPES[guid] = name
-
-
-_ia32_types()
+_IA32_TYPES = {guid: name for name, (guid, _title) in IA32X64_CHECK_TYPES.items()}
 _TYPED = {"platform_memory": Rows._memory, "platform_memory2": Rows._memory, "pcie": Rows._pcie,
           "pci_component": Rows._pci_component, "processor_generic": Rows._processor, "ia32x64": Rows._processor,
-          "arm": Rows._processor, "cxl_protocol": Rows._cxl}
-for _k in ("cxl_general_media", "cxl_dram", "cxl_memory_module", "cxl_physical_switch", "cxl_virtual_switch",
-           "cxl_mld_port"):
-    _TYPED[_k] = Rows._cxl
+          "arm": Rows._processor, **{k: Rows._cxl for k in (
+              "cxl_protocol", "cxl_general_media", "cxl_dram", "cxl_memory_module", "cxl_physical_switch",
+              "cxl_virtual_switch", "cxl_mld_port")}}
 
 
 def window_rows(data: bytes, form: str, label: str, base: int, first: int, host: Optional[str],
@@ -274,9 +249,3 @@ def window_rows(data: bytes, form: str, label: str, base: int, first: int, host:
                       first + len(rows))
         warnings.extend(w.one_line() for w in ws)
     return rows, warnings
-
-
-def iter_table(rows: Rows, table: str) -> Iterator[dict]:
-    cols = COLUMNS[table]
-    for r in rows.tables[table]:
-        yield dict(zip(cols, r))

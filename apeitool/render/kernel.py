@@ -69,6 +69,16 @@ def _bits_list(prefix: str, value: int, names: List[str]) -> List[str]:
     return out
 
 
+def pci_name(segment: int, bus: int, device: int, function: int) -> str:
+    """A PCI device as Linux names it (dev_name, "%04x:%02x:%02x.%x")."""
+    return f"{segment:04x}:{bus:02x}:{device:02x}.{function:x}"
+
+
+def cxl_agent_name(address: int) -> str:
+    """A CXL agent address (UEFI 2.10 N.2.13: function, device, bus, segment from bit 0) by pci_name."""
+    return pci_name(address >> 24 & 0xFFFF, address >> 16 & 0xFF, address >> 8 & 0xFF, address & 0xFF)
+
+
 def _v(body, bit) -> bool:
     return bool(parse_int(body.get("validation_bits", 0)) >> bit & 1)
 
@@ -323,7 +333,7 @@ def _pcie(b, view, length, sev, kv):
     if _v(body, 3):
         d = body["device_id"]
         cc = d["class_code"].to_bytes(3, "little")
-        out += [f"{b}device_id: {d['segment']:04x}:{d['primary_bus']:02x}:{d['device']:02x}.{d['function']:x}",
+        out += [f"{b}device_id: {pci_name(d['segment'], d['primary_bus'], d['device'], d['function'])}",
                 f"{b}slot: {d['slot'] >> 3}", f"{b}secondary_bus: 0x{d['secondary_bus']:02x}",
                 f"{b}vendor_id: 0x{d['vendor_id']:04x}, device_id: 0x{d['device_id']:04x}",
                 f"{b}class_code: {cc[2]:02x}{cc[1]:02x}{cc[0]:02x}"]
@@ -629,8 +639,7 @@ def _cxl_protocol(b, view, length, sev, kv):
         if agent == 1:
             out.append(f"{b} rcrb_base_address: 0x{a:016x}")
         elif agent in dev_types:
-            out.append(f"{b} agent_address: {a >> 24 & 0xFFFF:04x}:{a >> 16 & 0xFF:02x}:"
-                       f"{a >> 8 & 0xFF:02x}.{a & 0xFF:x}")
+            out.append(f"{b} agent_address: {cxl_agent_name(a)}")
     if _v(body, 2) and agent in dev_types:
         d = body["device_id"]
         cc = d["class_code"].to_bytes(2, "little")

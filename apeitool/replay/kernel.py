@@ -700,8 +700,9 @@ class Kernel:
             tlp = None
             if aer_sev != "AER_CORRECTABLE" and word(0x04) & AER_LOG_TLP_MASKS and self.kv.has("aer_trace_tlp_header"):
                 tlp = [word(0x1C + 4 * i) for i in range(14)]
-            self.rec.trace("aer_event", dev_name=f"{dev['segment']:04x}:{dev['primary_bus']:02x}:"
-                                                 f"{dev['device']:02x}.{dev['function']:x}",
+            from ..render.kernel import pci_name
+            self.rec.trace("aer_event", dev_name=pci_name(dev["segment"], dev["primary_bus"], dev["device"],
+                                                          dev["function"]),
                            severity=aer_sev, status=status, tlp=tlp)
 
     def _log_arm_hw_error(self, body: dict, payload: bytes) -> None:
