@@ -53,7 +53,7 @@ class DaskEngine:
             self.client, self.cluster = client, None
         else:
             self.client, self.cluster = connect(scheduler, workers)
-        self.in_flight = 4 * max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+        self.in_flight = 4 * (len(self.client.scheduler_info().get("workers", {})) or workers)
 
     def batches(self, path: str, host: Optional[str]) -> Iterator[Tuple[Rows, List[str], int]]:
         pending: deque = deque()
@@ -82,32 +82,32 @@ class DaskEngine:
 
 # -- the Python API ----------------------------------------------------------------------------------------
 
-def _frame(rows_list: List[Rows], table: str):
+def _frame(rows: Optional[Rows], table: str):
+    """One table of a window's rows as a pandas frame (None: the empty frame, the meta)."""
     import pandas as pd
-    data = [r for rows in rows_list for r in rows.tables[table]]
-    df = pd.DataFrame.from_records(data, columns=COLUMNS[table])
+    df = pd.DataFrame.from_records(rows.tables[table] if rows is not None else [], columns=COLUMNS[table])
     for col, kind in TABLES[table]:
         df[col] = df[col].astype("Int64" if kind == "int" else "string")
     return df
 
 
 def decode_frames(paths: Iterable[str], host: Optional[str] = None, host_from_dir: bool = False,
-                  form: Optional[str] = None, client=None) -> Dict[str, object]:
+                  form: Optional[str] = None) -> Dict[str, object]:
     """Every table of rows.TABLES as a dask.dataframe over the CPER files in `paths` (local paths or
     fsspec URLs): one partition per window of records (or per small file). Nothing is decoded until
-    the frames are computed, on `client`'s cluster (or dask's default scheduler)."""
+    the frames are computed, on the current distributed Client's cluster (or dask's default
+    scheduler)."""
     _need()
     import dask
     import dask.dataframe as dd
-    from .db import file_host
+    from .sources import file_host
     tasks = [t.without_data() for p in paths for t in plan(p, file_host(p, host, host_from_dir), form,
                                                                keep_data=False)]
     parts = [dask.delayed(run_task)(t) for t in tasks]
     rows = [dask.delayed(lambda r: r[0])(p) for p in parts]
     out = {}
     for table in TABLES:
-        meta = _frame([], table)
-        out[table] = dd.from_delayed([dask.delayed(_frame)([r], table) for r in rows], meta=meta,
+        out[table] = dd.from_delayed([dask.delayed(_frame)(r, table) for r in rows], meta=_frame(None, table),
                                      verify_meta=False)
     return out
 

@@ -145,20 +145,12 @@ class IngestStats:
                 "failed_files": [{"path": f.path, "error": f.error} for f in self.failed]}
 
 
-def file_host(path: str, host: Optional[str], host_from_dir: bool) -> Optional[str]:
-    if host_from_dir:
-        parent = os.path.basename(os.path.dirname(os.path.abspath(path))) if "://" not in path else \
-            path.rstrip("/").rsplit("/", 2)[-2]
-        return parent or host
-    return host
-
-
 def ingest(db: str, paths: Iterable[str], host: Optional[str] = None, host_from_dir: bool = False,
            engine=None, warn: Callable[[str], None] = lambda s: None,
            progress: Optional[Callable[[int], None]] = None, form: Optional[str] = None) -> IngestStats:
     """Ingest every path into the database at `db`. `engine` turns (path, host) into batches of Rows
     (default: this process; fleet.dask.DaskEngine for a cluster); `progress` is told bytes done."""
-    from .sources import LocalEngine
+    from .sources import LocalEngine, file_host
     engine = engine or LocalEngine(form=form)
     conn = open_db(db)
     stats = IngestStats()
@@ -178,7 +170,8 @@ def ingest(db: str, paths: Iterable[str], host: Optional[str] = None, host_from_
 
 
 def _stat(path: str) -> Optional[Tuple[int, int]]:
-    if path == "-" or "://" in path:
+    from .sources import is_local
+    if not is_local(path):
         return None
     try:
         st = os.stat(path)
@@ -189,7 +182,7 @@ def _stat(path: str) -> Optional[Tuple[int, int]]:
 
 def _already(conn, path, host, stat) -> bool:
     row = conn.execute("SELECT size, mtime_ns FROM files WHERE path=? AND host IS ? AND status='done'",
-                       (os.path.abspath(path), host)).fetchone()
+                       (_file_key(path), host)).fetchone()
     return row is not None and tuple(row) == stat
 
 
@@ -205,9 +198,9 @@ def _ingest_one(conn, engine, path, host, stat, warn, progress) -> FileResult:
             if progress and done:
                 progress(done)
     except (ApeiError, OSError) as e:
+        from .sources import failure_line
         conn.execute("ROLLBACK")
-        msg = e.one_line() if isinstance(e, ApeiError) else f"{path}: {e.strerror or e}"
-        result = FileResult(path, "failed", error=msg)
+        result = FileResult(path, "failed", error=failure_line(path, e))
         _record_file(conn, path, host, stat, result)
         return result
     except BaseException:
@@ -218,10 +211,16 @@ def _ingest_one(conn, engine, path, host, stat, warn, progress) -> FileResult:
     return result
 
 
+def _file_key(path: str) -> str:
+    """How the files table names a file: local paths absolute, stdin and URLs as given."""
+    from .sources import is_local
+    return os.path.abspath(path) if is_local(path) else path
+
+
 def _record_file(conn, path, host, stat, result: FileResult, in_txn: bool = False) -> None:
     size, mtime = stat if stat else (None, None)
     sql = "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    args = (os.path.abspath(path) if "://" not in path and path != "-" else path, host, size, mtime,
+    args = (_file_key(path), host, size, mtime,
             result.status, result.items, result.new_items, result.error or None,
             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()))
     if not in_txn:

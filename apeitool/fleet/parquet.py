@@ -1,7 +1,9 @@
 """The fleet rows as a Parquet dataset (pyarrow): DIR/<table>/<partition>/part-N.parquet, one folder
 per table of rows.TABLES, partitioned by host or day (the folder is the value; the column stays in
-the files, so every reader sees the same columns). Written window by window (one row group each)
-into a temporary folder renamed to DIR at the end: memory stays flat, and DIR is whole or absent."""
+the files, so every reader sees the same columns). Written window by window
+into a temporary folder renamed to DIR at the end: memory stays flat, and DIR is whole or absent.
+Small files' rows gather into shared row groups; a big file streams into parts of its own (see
+ParquetSink)."""
 from __future__ import annotations
 
 import os
@@ -133,8 +135,7 @@ def write_dataset(paths: Iterable[str], out_dir: str, host: Optional[str] = None
                   on_error: Optional[Callable[[str], None]] = None) -> int:
     """Decode every path into a Parquet dataset at out_dir (replaced whole); returns the items written.
     A file that fails is reported through on_error (its rows left out), or raises without it."""
-    from .db import file_host
-    from .sources import LocalEngine
+    from .sources import LocalEngine, failure_line, file_host
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise InputError("exists and is not a folder", source=out_dir)
     parent = os.path.dirname(os.path.abspath(out_dir))
@@ -154,7 +155,7 @@ def write_dataset(paths: Iterable[str], out_dir: str, host: Optional[str] = None
             except (ApeiError, OSError) as e:
                 if on_error is None:
                     raise
-                on_error(e.one_line() if isinstance(e, ApeiError) else f"{path}: {e}")
+                on_error(failure_line(path, e))
         sink.close()
         if os.path.isdir(out_dir):
             old = out_dir.rstrip("/") + f".old-{os.getpid()}"

@@ -9,10 +9,11 @@ scheme ('s3://', 'gcs://', 'memory://'...) are opened with fsspec.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
-from ..errors import DecodeError, InputError
+from ..errors import ApeiError, DecodeError, InputError
 from .rows import Rows, window_rows
 
 HEAD = 1 << 16
@@ -63,21 +64,38 @@ class Task:
         return Task(self.path, self.kind, self.host, self.form, self.base, self.length, self.first)
 
 
+def is_local(path: str) -> bool:
+    """A path of this machine's file system (not stdin, not a URL)."""
+    return path != "-" and "://" not in path
+
+
+def file_host(path: str, host: Optional[str], host_from_dir: bool) -> Optional[str]:
+    """The host a file's records come from: `host`, or with host_from_dir its folder's name."""
+    if host_from_dir:
+        parent = os.path.basename(os.path.dirname(os.path.abspath(path))) if "://" not in path else \
+            path.rstrip("/").rsplit("/", 2)[-2]
+        return parent or host
+    return host
+
+
+def failure_line(path: str, e: Exception) -> str:
+    """The one line that reports a file that could not be read or decoded."""
+    return e.one_line() if isinstance(e, ApeiError) else f"{path}: {e.strerror or e}"
+
+
 def plan(path: str, host: Optional[str], form: Optional[str] = None, keep_data: bool = True,
          window: Optional[int] = None) -> Iterator[Task]:
     """The tasks of one input, in order (framing reads a CPER file once, sequentially)."""
     from ..bulk import _cper_form
     from ..cper.windows import WINDOW, trailing_bytes, windows
-    if path != "-" and "://" not in path:
-        import os
-        if os.path.isfile(path) and os.path.getsize(path) >= len(SQLITE_MAGIC):
-            with open(path, "rb") as f:
-                if f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-                    yield Task(path, "sqlite", host)
-                    return
     f = open_path(path)
     try:
         head = f.peek(HEAD)[:HEAD] if hasattr(f, "peek") else b""
+        if head.startswith(SQLITE_MAGIC):
+            if not (is_local(path) and os.path.isfile(path)):
+                raise InputError("an SQLite database on a pipe or URL: copy it to a file first", source=path)
+            yield Task(path, "sqlite", host)
+            return
         cper_form = _cper_form(head, form, None) if head[:1] not in (b"{", b"[") else None
         if cper_form in ("record", "estatus"):
             for w in windows(f, cper_form, path, window or WINDOW):
@@ -88,8 +106,6 @@ def plan(path: str, host: Optional[str], form: Optional[str] = None, keep_data: 
                 raise DecodeError(f"{extra} bytes after the last {cper_form} the decoder could frame",
                                   source=path)
             return
-        if head.startswith(SQLITE_MAGIC):
-            raise InputError("an SQLite database on a pipe or URL: copy it to a file first", source=path)
         from ..inputs import read_stream
         data = read_stream(f, path)
     finally:
@@ -103,7 +119,7 @@ def whole_rows(data: bytes, label: str, host: Optional[str], form: Optional[str]
     if stripped[:1] in (b"{", b"["):
         return json_rows(data, label, host)
     import apeitool
-    from ..cper import FORMS
+    from ..cper import FORMS, build_document
     rows, warnings = Rows(), []
     for d in apeitool.decode_bytes(data, label, None, None, form):
         if d.kind not in ("cper", "estatus"):
@@ -111,7 +127,6 @@ def whole_rows(data: bytes, label: str, host: Optional[str], form: Optional[str]
         doc = d.model
         items = doc[FORMS[doc["form"]]]
         for i, model in enumerate(items):
-            from ..cper import build_document
             raw = build_document(model, doc["form"])
             rows.add_item(model, raw, doc["form"], host, label, 0, i)
         warnings.extend(w.one_line() for w in d.warnings)
@@ -133,7 +148,6 @@ def json_rows(data: bytes, label: str, host: Optional[str]) -> Tuple[Rows, List[
     jsonl`), and libcper's JSON: items are rebuilt to their bytes for the content hash (apeitool's
     round trip is exact, so the hash is the original record's)."""
     from ..cper import FORMS, build_document
-    from ..errors import ApeiError
     from ..render.jsonenc import compact
     from .libcper_json import is_libcper, libcper_model
     rows = Rows()

@@ -59,26 +59,24 @@ def frame_summary(records, sections, f: Filters) -> dict:
             df = df[df["host"] == f.host]
         return df
 
-    def done(x):
-        return x.compute() if hasattr(x, "compute") else x
+    def nrows(df):
+        return df.map_partitions(len).sum() if hasattr(df, "npartitions") else len(df)
 
     r, s = filt(records[["host", "timestamp", "severity"]]), filt(sections)
-    n = WINDOWS[f.window]
-    counts = done(r["timestamp"].count()), done(r["host"].nunique()), done(r["timestamp"].min()), \
-        done(r["timestamp"].max())
-    total = done(r.shape[0]) if not hasattr(r, "npartitions") else done(r.map_partitions(len).sum())
-    n_sections = done(s.map_partitions(len).sum()) if hasattr(s, "npartitions") else len(s)
-    totals = (total, counts[1], _none(counts[2]), _none(counts[3]))
-    by_sev = _groups(done(r.groupby("severity", dropna=False).size()))
-    by_type = _groups(done(s.groupby(["section_type", "severity"], dropna=False).size()))
-    c = s[s["component"].notnull()]
-    g = c.groupby(["component_kind", "component"])
-    size, hosts, first, last = (done(x) for x in (g.size(), g["host"].nunique(), g["timestamp"].min(),
-                                                   g["timestamp"].max()))
-    comps = [(k[0], k[1], int(n), int(hosts[k]), _none(first[k]), _none(last[k])) for k, n in size.items()]
-    window = r["timestamp"].str.slice(0, n)
-    timeline = _groups(done(r.assign(window=window).groupby("window", dropna=False).size()))
-    return finish(totals, n_sections, by_sev, by_type, comps, timeline, f)
+    r = r.assign(window=r["timestamp"].str.slice(0, WINDOWS[f.window]))
+    g = s[s["component"].notnull()].groupby(["component_kind", "component"])
+    parts = (nrows(r), r["host"].nunique(), r["timestamp"].min(), r["timestamp"].max(), nrows(s),
+             r.groupby("severity", dropna=False).size(), s.groupby(["section_type", "severity"], dropna=False).size(),
+             g.size(), g["host"].nunique(), g["timestamp"].min(), g["timestamp"].max(),
+             r.groupby("window", dropna=False).size())
+    if hasattr(r, "npartitions"):      # one pass over the dataset for every figure, not one each
+        import dask
+        parts = dask.compute(*parts)
+    total, hosts, first, last, n_sections, by_sev, by_type, size, c_hosts, c_first, c_last, timeline = parts
+    comps = [(k[0], k[1], int(count), int(c_hosts[k]), _none(c_first[k]), _none(c_last[k]))
+             for k, count in size.items()]
+    return finish((total, hosts, _none(first), _none(last)), n_sections, _groups(by_sev), _groups(by_type), comps,
+                  _groups(timeline), f)
 
 
 def _none(v):
