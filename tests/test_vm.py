@@ -504,3 +504,37 @@ def test_rasdaemon_and_ras_trace_in_the_guest_are_what_replay_writes(series, tmp
 def re_crash(line):
     import re
     return re.match(r"^(BUG: kernel NULL pointer dereference|Oops: )", line)
+
+
+def test_ras_trace_lines_parse_and_match_the_model_without_booting():
+    """Lines as Debian's 6.1 printed them in /sys/kernel/tracing/trace (seen under apeitool vm) against
+    replay.trace's renderings: __print_flags leftovers as hex, %pU in byte order, __print_hex's runs."""
+    from apeitool.replay.trace import TraceLog, compare, parse
+    real = parse([
+        "     kworker/0:2-47      [000] .....     7.360290: aer_event: 0000:00:01.0 PCIe Bus Error: "
+        "severity=Corrected, Receiver Error|Bad TLP|Bad DLLP|RELAY_NUM Rollover|Replay Timer Timeout|Advisory "
+        "Non-Fatal Error|Corrected Internal Error|Header Log Overflow|0xffff0e3e, TLP Header=Not available",
+        "          <idle>-0       [000] d.s2.     4.704100: arm_event: affinity level: 1; MPIDR: 0000000081000100; "
+        "MIDR: 00000000410fd0c0; running state: 1; PSCI state: 5",
+        "          <idle>-0       [000] dNH1.     9.599863: non_standard_event: severity: 2; sec type:9fcc2628-8c44-"
+        "2b4c-86b6-a95394b7ef33; FRU: 00000000-0000-0000-0000-000000000000 ; data len:20; raw data:cf 73 a1 dd 27 "
+        "3e 4d 8f 00 01 02 03 04 05 06 0708 09 0a 0b",
+        "     kworker/0:2-47      [000] .....     4.698800: mce_record: CPU: 0, MCGc/s: 100010a/0, MC255: "
+        "9c0000000000009f",
+        "# tracer: nop"])
+    assert [e for e, _t in real] == ["aer_event", "arm_event", "non_standard_event", "mce_record"]
+    log = TraceLog(ghes_edac=False)
+    log("aer_event", 0.0, dev_name="0000:00:01.0", severity="AER_CORRECTABLE", status=0xFFFFFFFF)
+    log("arm_event", 0.0, body={"validation_bits": 7, "mpidr": 0x81000100, "error_affinity_level": 1,
+                                "running_state": 1, "psci_state": 5, "midr": 0x410FD0C0})
+    from apeitool.schemas.cper_fields import guid_bytes
+    log("non_standard_event", 0.0, sec_type=guid_bytes("2826cc9f-448c-4c2b-86b6-a95394b7ef33"), fru_id=bytes(16),
+        fru_text="", ghes_severity=2, payload=bytes.fromhex("cf73a1dd273e4d8f000102030405060708090a0b"))
+    log("mc_event", 0.0, severity="corrected", location="node:1")            # no ghes_edac: nothing
+    differences, explained = compare(real, log.lines)
+    assert differences == [] and [e["event"] for e in explained] == ["mce_record"]
+    log("arm_event", 0.0, body={"validation_bits": 0, "midr": 1})
+    differences, _ = compare(real, log.lines)
+    assert differences == [{"only_in": "model", "event": "arm_event",
+                            "text": "affinity level: 255; MPIDR: 0000000000000000; MIDR: 0000000000000001; "
+                                    "running state: -1; PSCI state: -1"}]

@@ -596,10 +596,8 @@ class Kernel:
             elif key == "pcie":
                 self._aer(reg, body, sec.severity, flags)
             elif key == "arm":
-                if self.rec.tracer is not None or self.kv.has("arm_event_info"):
-                    payload = _payload(sec)
-                    self._log_arm_hw_error(body, payload)
-                    self.rec.trace("arm_event", body=body, payload=payload, ghes_severity=sec_sev)
+                self._log_arm_hw_error(body, sec.payload)
+                self.rec.trace("arm_event", body=body, payload=sec.payload, ghes_severity=sec_sev)
                 queued = self._arm(reg, body, sev, sec_sev, cpu, sync)
             elif key in _CXL_HANDOFF and self.kv.has(_CXL_HANDOFF[key]):
                 self.rec.action("cxl", source=reg.fw.sid, section=key)
@@ -878,16 +876,6 @@ def _mem_location(body: dict) -> str:
                     if vb & bit and name in body)
 
 
-def _payload(sec) -> bytes:
-    """A section's bytes again (the model keeps the decoded body; the round trip is exact)."""
-    from ..cper.body import build_body
-    body = sec.body
-    try:
-        return bytes.fromhex(body["data"]) if set(body) == {"data"} else build_body(sec.key, body)
-    except Exception:       # a body the model could not rebuild: the trace still names the section
-        return b""
-
-
 def _non_standard(entry: dict, sec, fru: list) -> dict:
     """log_non_standard_event's arguments: the section GUID and FRU id as raw bytes, the payload."""
     from ..guids import SECTION_TYPES
@@ -895,4 +883,4 @@ def _non_standard(entry: dict, sec, fru: list) -> dict:
     key = sec.key
     guid = SECTION_TYPES[key][0] if key in SECTION_TYPES else key
     return {"sec_type": guid_bytes(guid), "fru_id": fru[0], "fru_text": fru[1],
-            "ghes_severity": ghes_severity(sec.severity), "payload": _payload(sec)}
+            "ghes_severity": ghes_severity(sec.severity), "payload": sec.payload}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Tuple
 
-from ..cper.estatus import decode_block, estatus_check
+from ..cper.estatus import BLOCK_HEADER, decode_block, entry_layout, estatus_check
 from ..guids import SECTION_KEY_BY_GUID
 from ..schemas.cper import SEVERITIES
 
@@ -20,6 +20,7 @@ class Section(NamedTuple):
     flags: dict
     body: dict
     data_length: int
+    payload: bytes           # the section's bytes as firmware wrote them (what the trace events carry)
 
 
 class Plan(NamedTuple):
@@ -52,11 +53,14 @@ def plan(data: bytes) -> Plan:
     if p is None:
         block, _w, _n = decode_block(data)
         sections: List[Section] = []
+        pos = BLOCK_HEADER      # entries follow one another, as decode_block walked them
         for entry in block["entries"]:
             stype = entry["section_type"]
             key = stype if not isinstance(stype, str) or "-" not in stype else SECTION_KEY_BY_GUID.get(stype, stype)
+            at, n = pos + entry_layout(entry["revision"]).size, entry.get("error_data_length", 0)
             sections.append(Section(key, sev_int(entry["error_severity"]), entry.get("flags") or {},
-                                    entry.get("body") or {}, entry.get("error_data_length", 0)))
+                                    entry.get("body") or {}, n, bytes(data[at:at + n])))
+            pos = at + n
         p = _remember(_plans, bytes(data), Plan(block, tuple(sections)))
     return p
 

@@ -93,23 +93,21 @@ class TraceLog:
         self.ghes_edac, self.kv = ghes_edac, kv
 
     def __call__(self, event: str, now: float, **f) -> None:
-        n = len(self.lines)
-        self._add(event, f)
-        if len(self.lines) > n:
-            self.lines[-1] = (event, _hex_runs(self.lines[-1][1]))
+        text = self._text(event, f)
+        if text is not None:
+            self.lines.append((event, _hex_runs(text)))
 
-    def _add(self, event: str, f: dict) -> None:
+    def _text(self, event: str, f: dict) -> Optional[str]:
+        """The event's trace line, or None when the kernel traces nothing for it."""
         if event == "aer_event":
-            self.lines.append((event, aer_event(f["dev_name"], f["severity"], f["status"], f.get("tlp"))))
-        elif event == "arm_event":
-            text = arm_event(f["body"], f.get("payload", b""), f.get("ghes_severity", 0), self.kv)
-            if text is not None:
-                self.lines.append((event, text))
-        elif event == "non_standard_event":
-            self.lines.append((event, non_standard_event(f["sec_type"], f["fru_id"], f["fru_text"], f["ghes_severity"],
-                                                         f["payload"])))
-        elif event == "mc_event" and self.ghes_edac:
-            self.lines.append((event, f"(ghes_edac) {f['severity']} {f['location']}"))
+            return aer_event(f["dev_name"], f["severity"], f["status"], f.get("tlp"))
+        if event == "arm_event":
+            return arm_event(f["body"], f.get("payload", b""), f.get("ghes_severity", 0), self.kv)
+        if event == "non_standard_event":
+            return non_standard_event(f["sec_type"], f["fru_id"], f["fru_text"], f["ghes_severity"], f["payload"])
+        if event == "mc_event" and self.ghes_edac:
+            return f"(ghes_edac) {f['severity']} {f['location']}"
+        return None
 
 
 def tee(*tracers):
@@ -168,12 +166,3 @@ def compare(real: List[Tuple[str, str]], model: List[Tuple[str, str]]) -> Tuple[
             differences.append(entry)
     differences += [{"only_in": "model", "event": ev, "text": text} for ev, text in left]
     return differences, explained
-
-
-def section(lines: List[str], begin: str, end: str) -> Optional[List[str]]:
-    try:
-        start = next(i for i, l in enumerate(lines) if l.strip() == begin)
-        stop = next(i for i in range(start, len(lines)) if lines[i].strip() == end)
-    except StopIteration:
-        return None
-    return lines[start + 1:stop]

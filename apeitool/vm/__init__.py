@@ -224,9 +224,8 @@ def _rasdaemon_result(outcome, path: str) -> Dict:
     import sqlite3
     from ..fileio import write_output
     from ..fleet.rasdaemon import read_events
-    from ..replay.trace import parse, section
-    from .rasdaemon import TRACE_BEGIN, TRACE_END
-    trace = parse(section(outcome.lines, TRACE_BEGIN, TRACE_END) or [])
+    from .rasdaemon import trace_events
+    trace = trace_events(outcome.lines)
     if outcome.rasdaemon_db is None:
         return {"path": None, "error": "rasdaemon's database did not come back from the guest", "tables": None,
                 "trace": trace}

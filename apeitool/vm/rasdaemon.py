@@ -76,9 +76,24 @@ def stop_lines() -> List[str]:
             f"echo {TRACE_BEGIN}; cat /sys/kernel/tracing/trace; echo {TRACE_END}"]
 
 
+def section(lines: List[str], begin: str, end: str) -> Optional[List[str]]:
+    """The console lines the guest printed between two marks of its own, or None."""
+    try:
+        start = next(i for i, l in enumerate(lines) if l.strip() == begin)
+        stop = next(i for i in range(start, len(lines)) if lines[i].strip() == end)
+    except StopIteration:
+        return None
+    return lines[start + 1:stop]
+
+
+def trace_events(lines: List[str]):
+    """The kernel's RAS trace events the guest printed (replay.trace.parse of its trace file)."""
+    from ..replay.trace import parse
+    return parse(section(lines, TRACE_BEGIN, TRACE_END) or [])
+
+
 def database(lines: List[str]) -> Optional[bytes]:
     """The database printed between the marks, or None if it did not come."""
-    from ..replay.trace import section
     body = section(lines, BEGIN, END)
     if body is None:
         return None
