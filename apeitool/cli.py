@@ -878,7 +878,8 @@ def _decode_parquet(files, output, partition_by, host, host_from_dir, form, quie
         raise click.UsageError("--format parquet writes a folder: give -o DIR")
     if jobs > 1 or region is not None or want:
         raise click.UsageError("--format parquet takes CPER files (no --jobs, --region or table kinds)")
-    from .fleet.cli import expand, need
+    from .fleet import need
+    from .fleet.cli import expand
     need("pyarrow")
     from .fleet.parquet import write_dataset
     failed = []

@@ -25,6 +25,16 @@ def __getattr__(name):
     return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
 
 
+def need(module: str):
+    """Import an optional dependency, or say (one line) which extra installs it."""
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        from ..errors import InputError
+        raise InputError(f"this needs {module.split('.')[0]}: pip install 'apeitool[fleet]'") from None
+
+
 def db_summary(db: str, filters=None) -> dict:
     """db summary of an SQLite error database, as a dict."""
     from .db import open_db

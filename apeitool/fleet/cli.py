@@ -8,22 +8,13 @@ import sys
 import click
 
 from ..cli import ApeiGroup, _fail, _warner
-
-
-def need(module: str):
-    """Import an optional dependency, or say which extra installs it."""
-    import importlib
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        from ..errors import InputError
-        raise InputError(f"this needs {module.split('.')[0]}: pip install 'apeitool[fleet]'") from None
+from .sources import is_local
 
 
 def expand(paths):
     """Files as given; directories walked (sorted, hidden entries skipped)."""
     for p in paths:
-        if p != "-" and "://" not in p and os.path.isdir(p):
+        if is_local(p) and os.path.isdir(p):
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):

@@ -18,11 +18,9 @@ from .summary import Filters, frame_summary
 
 
 def _need():
-    try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError:
-        raise InputError("--engine dask needs dask and distributed: pip install 'apeitool[fleet]'") from None
+    from . import need
+    need("dask")
+    need("distributed")
 
 
 def connect(scheduler: str = "local", workers: int = 2):

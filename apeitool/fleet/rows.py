@@ -11,7 +11,7 @@ signed 64-bit, and padded hex sorts and compares like the number it spells. Deri
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..guids import IA32X64_CHECK_TYPES
 from ..render.jsonenc import compact
