@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sqlite3
 import sys
 import tempfile
@@ -97,7 +96,6 @@ def main() -> None:
           f"{a.records / jsonl_cpu:,.0f} records/CPU-s; ratio {jsonl_cpu / ingest_cpu:.2f}")
 
     for path, n in ((small, a.records), (big, 4 * a.records)):
-        import resource
         import subprocess
         db = os.path.join(tmp, f"rss-{n}.sqlite")
         p = subprocess.run([PY, "-c", "import resource, sys; from apeitool.fleet.db import ingest; "

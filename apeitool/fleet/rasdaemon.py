@@ -27,6 +27,7 @@ import time
 from typing import Dict, List, Optional
 
 from ..errors import InputError
+from ..render.kernel import s32
 
 INT, TEXT, BLOB, PK = "INTEGER", "TEXT", "BLOB", "INTEGER PRIMARY KEY"
 _ARM_068 = [("id", PK), ("timestamp", TEXT), ("error_count", INT), ("affinity", INT), ("mpidr", INT),
@@ -62,11 +63,6 @@ AER_UNCOR = {4: "Data Link Protocol", 12: "Poisoned TLP", 13: "Flow Control Prot
              15: "Completer Abort", 16: "Unexpected Completion", 17: "Receiver Overflow", 18: "Malformed TLP",
              19: "ECRC", 20: "Unsupported Request"}
 GHES_SEVERITY_NAMES = {0: "Informational", 1: "Corrected", 2: "Recoverable", 3: "Fatal"}   # by GHES severity
-
-
-def _s32(v: int) -> int:
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v >> 31 else v
 
 
 def _s64(v: Optional[int]) -> Optional[int]:
@@ -130,7 +126,7 @@ class Writer:
         row = [ts, 0 if self.schema == "0.6.8" else body.get("error_info_num", 0),
                body.get("error_affinity_level", 0) if vb & 2 else 255,
                _s64(body.get("mpidr", 0) if vb & 1 else 0),
-               _s32(body.get("running_state", 0)) if vb & 4 else -1, _s32(body.get("psci_state", 0)) if vb & 4 else -1]
+               s32(body.get("running_state", 0)) if vb & 4 else -1, s32(body.get("psci_state", 0)) if vb & 4 else -1]
         if self.schema == "0.8":
             info = (body.get("error_info") or [{}])[0]
             row += [None, None, None, str(info.get("type", "")), None, _s64(info.get("error_info")),

@@ -709,11 +709,12 @@ class Kernel:
         nothing is a firmware bug, said in three lines."""
         if not self.kv.has("arm_event_info"):
             return
+        from ..render.kernel import s32
         from .trace import arm_lengths
         _pei, _ctx, vsei = arm_lengths(body, payload)
         if vsei < 0:
             length = body.get("section_length", 0)
-            self.log(f"[Firmware Bug]: section length: {length - (1 << 32) if length >> 31 else length}")
+            self.log(f"[Firmware Bug]: section length: {s32(length)}")
             self.log("[Firmware Bug]: section length is too small")
             self.log("[Firmware Bug]: firmware-generated error record is incorrect")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Tuple
 
+from ..render.kernel import s32
+
 # ras_event.h: aer_correctable_errors / aer_uncorrectable_errors (__print_flags with "|")
 AER_COR = {0: "Receiver Error", 6: "Bad TLP", 7: "Bad DLLP", 8: "RELAY_NUM Rollover", 12: "Replay Timer Timeout",
            13: "Advisory Non-Fatal Error", 14: "Corrected Internal Error", 15: "Header Log Overflow"}
@@ -51,8 +53,7 @@ def arm_lengths(body: dict, payload: bytes) -> Tuple[int, int, int]:
     for _ in range(body.get("context_info_num", 0)):
         size = int.from_bytes(payload[at + 4:at + 8], "little") if at + 8 <= len(payload) else 0
         at += 8 + size
-    vsei = (body.get("section_length", 0) - at) & 0xFFFFFFFF      # an s32 in the kernel
-    return 32 * n, at - 40 - 32 * n, vsei - (1 << 32) if vsei >> 31 else vsei
+    return 32 * n, at - 40 - 32 * n, s32(body.get("section_length", 0) - at)      # an s32 in the kernel
 
 
 def arm_event(body: dict, payload: bytes = b"", ghes_severity: int = 0, kv=None) -> Optional[str]:
@@ -61,9 +62,8 @@ def arm_event(body: dict, payload: bytes = b"", ghes_severity: int = 0, kv=None)
     affinity = body.get("error_affinity_level", 0) if vb & 2 else 0xFF
     mpidr = body.get("mpidr", 0) if vb & 1 else 0
     running, psci = (body.get("running_state", 0), body.get("psci_state", 0)) if vb & 4 else (-1, -1)
-    s32 = lambda v: v - (1 << 32) if v >= 1 << 31 else v     # noqa: E731  ("%d" of a u32)
     head = (f"affinity level: {affinity}; MPIDR: {mpidr:016x}; MIDR: {body.get('midr', 0):016x}; "
-            f"running state: {s32(running & 0xFFFFFFFF)}; PSCI state: {s32(psci & 0xFFFFFFFF)}")
+            f"running state: {s32(running)}; PSCI state: {s32(psci)}")
     if kv is None or not kv.has("arm_event_info"):
         return head
     pei_len, ctx_len, vsei_len = arm_lengths(body, payload)
