@@ -538,3 +538,11 @@ def test_ras_trace_lines_parse_and_match_the_model_without_booting():
     assert differences == [{"only_in": "model", "event": "arm_event",
                             "text": "affinity level: 255; MPIDR: 0000000000000000; MIDR: 0000000000000001; "
                                     "running state: -1; PSCI state: -1"}]
+
+
+def test_rasdaemon_rows_compare_as_multisets():
+    from apeitool.vm import compare_rasdaemon
+    real = {"aer_event": [["0000:00:01.0", "Corrected", "Bad TLP"]] * 2, "mc_event": []}
+    model = {"aer_event": [["0000:00:01.0", "Corrected", "Bad TLP"]], "arm_event": [[0, 1]]}
+    assert compare_rasdaemon(real, model) == [           # a repeat counts; tables the real one lacks do not
+        {"table": "aer_event", "only_in": "kernel", "row": ["0000:00:01.0", "Corrected", "Bad TLP"]}]

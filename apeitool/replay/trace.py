@@ -145,16 +145,22 @@ def same(real: str, model: str) -> bool:
     return "raw data:" in real and model.startswith(real) and len(real) > 200
 
 
-def compare(real: List[Tuple[str, str]], model: List[Tuple[str, str]]) -> Tuple[List[dict], List[dict]]:
-    """(differences, explained): events only the kernel traced or only the model did."""
-    left = list(model)
-    only_real = []
-    for ev, text in real:
-        hit = next((i for i, (e, t) in enumerate(left) if e == ev and same(text, t)), None)
+def unmatched(real: list, model: list, match=lambda a, b: a == b) -> Tuple[list, list]:
+    """(items only in `real`, items only in `model`): each real item takes the first model item it
+    matches, so repeats count."""
+    left, only_real = list(model), []
+    for item in real:
+        hit = next((i for i, m in enumerate(left) if match(item, m)), None)
         if hit is None:
-            only_real.append((ev, text))
+            only_real.append(item)
         else:
             left.pop(hit)
+    return only_real, left
+
+
+def compare(real: List[Tuple[str, str]], model: List[Tuple[str, str]]) -> Tuple[List[dict], List[dict]]:
+    """(differences, explained): events only the kernel traced or only the model did."""
+    only_real, left = unmatched(real, model, lambda a, b: a[0] == b[0] and same(a[1], b[1]))
     differences, explained = [], []
     for ev, text in only_real:
         entry = {"only_in": "kernel", "event": ev, "text": text}

@@ -242,13 +242,10 @@ def compare_rasdaemon(real: Dict[str, list], model: Dict[str, list]) -> List[Dic
     """Rows only the real rasdaemon recorded, and rows only the model wrote, per table the real
     rasdaemon has (Debian's build records no arm_event or non_standard_event; ids and timestamps
     left out: they are the run's)."""
+    from ..replay.trace import unmatched
     out = []
     for table in sorted(real):
-        a, b = list(real.get(table, [])), list(model.get(table, []))
-        for row in list(a):
-            if row in b:
-                b.remove(row)
-                a.remove(row)
+        a, b = unmatched(real[table], model.get(table, []))
         out += [{"table": table, "only_in": "kernel", "row": r} for r in a]
         out += [{"table": table, "only_in": "model", "row": r} for r in b]
     return out
