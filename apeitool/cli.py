@@ -122,6 +122,21 @@ def _error(line: str) -> None:
     click.echo(f"apeitool: error: {line}", err=True)
 
 
+class _FileErrors:
+    """on_error for commands that go on past a bad file: prints its line; exit status 2 at the end."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, line: str) -> None:
+        _error(line)
+        self.count += 1
+
+    def exit_if_any(self) -> None:
+        if self.count:
+            sys.exit(2)
+
+
 def each_input(files, load):
     """load(path) for every input, in order; with several inputs a bad one is reported (one line)
     and the others still go on, as cat(1) does. Returns (results, number that failed)."""
@@ -230,15 +245,10 @@ def decode(args, fmt, partition_by, host, host_from_dir, table, form, arch, sour
         from .fileio import open_output
 
         warn = _warner(quiet) or (lambda line: None)
-        failed = []
-
-        def bad_file(line):
-            _error(line)
-            failed.append(line)
+        bad_file = _FileErrors()
         with open_output(output) as out:
             decode_paths(files, out, warn, jobs, want, form, kind, on_error=bad_file if len(files) > 1 else None)
-        if failed:
-            sys.exit(2)
+        bad_file.exit_if_any()
         return
 
     if fmt in STREAMED_FORMATS and region is None and not want:
@@ -846,10 +856,7 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
                         kernel_version, _ram_ranges(ram), panic_timeout, _event_numbers(sdei_critical), tracer)
         if tracer is not None:
-            try:
-                tracer.write()
-            except (OSError, __import__("sqlite3").Error) as e:
-                raise InputError(f"cannot write the rasdaemon database: {e}", source=rasdaemon_db) from None
+            tracer.write()
             result["rasdaemon"] = {"path": rasdaemon_db, "schema": rasdaemon_schema, "events": tracer.counts()}
     except ValueError as e:
         raise InputError(str(e))
@@ -882,17 +889,12 @@ def _decode_parquet(files, output, partition_by, host, host_from_dir, form, quie
     from .fleet.cli import expand
     need("pyarrow")
     from .fleet.parquet import write_dataset
-    failed = []
-
-    def bad_file(line):
-        _error(line)
-        failed.append(line)
+    bad_file = _FileErrors()
     n = write_dataset(list(expand(files)), output, host, host_from_dir, partition_by, form,
                       _warner(quiet) or (lambda s: None), bad_file)
     if not quiet:
         click.echo(f"{n} items -> {output}", err=True)
-    if failed:
-        sys.exit(2)
+    bad_file.exit_if_any()
 
 
 def _ram_ranges(texts):

@@ -458,3 +458,17 @@ def test_a_missing_extra_names_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     r = run("db", "ingest", "--db", str(tmp_path / "e.sqlite"), "--engine", "dask", str(f))
     assert r.exit_code == 2 and "pip install 'apeitool[fleet]'" in r.stderr
+
+
+def test_replay_cli_writes_the_rasdaemon_database_or_says_why_not(tmp_path):
+    db = tmp_path / "ras.db"
+    r = run("replay", "--example", "-f", "json", "--rasdaemon-db", str(db))
+    assert r.exit_code == 0, r.output
+    # the example is arm64 (QEMU virt): ghes_edac, so its memory errors are mc_events
+    assert json.loads(r.stdout)["rasdaemon"]["events"] == {"mc_event": 8}
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM mc_event").fetchone() == (8,)
+    r = run("replay", "--example", "--no-ghes-edac", "-f", "json", "--rasdaemon-db", str(db))
+    assert json.loads(r.stdout)["rasdaemon"]["events"] == {}
+    r = run("replay", "--example", "--rasdaemon-db", str(tmp_path / "no" / "such" / "ras.db"))
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "cannot write the rasdaemon database" in r.stderr and "Traceback" not in r.output

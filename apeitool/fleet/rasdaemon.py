@@ -146,6 +146,13 @@ class Writer:
         return {t: len(r) for t, r in self.rows.items() if r}
 
     def write(self) -> None:
+        """Write the database (replacing the file whole); a failure is a one-line InputError."""
+        try:
+            self._write()
+        except (OSError, sqlite3.Error) as e:
+            raise InputError(f"cannot write the rasdaemon database: {e}", source=self.path) from None
+
+    def _write(self) -> None:
         folder = os.path.dirname(os.path.abspath(self.path))
         fd, tmp = tempfile.mkstemp(prefix=".rasdaemon-", suffix=".db", dir=folder)
         os.close(fd)
