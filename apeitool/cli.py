@@ -848,10 +848,10 @@ def replay_command(stream, hest_path, example, kernel, arch, kernel_version, pan
             kernel_version = KernelVersion("5.0")
         tracer = None
         if rasdaemon_db:
-            from .fleet.rasdaemon import Writer
+            from .fleet.rasdaemon import Writer, has_ghes_edac
             from .replay import default_arch
             if ghes_edac is None:
-                ghes_edac = (arch or default_arch(hest)) == "arm64"
+                ghes_edac = has_ghes_edac(arch or default_arch(hest))
             tracer = Writer(rasdaemon_db, rasdaemon_schema, ghes_edac=ghes_edac)
         result = replay(hest, events, kernel or "v5.1", arch, keep, stats, "" if example else title_in,
                         kernel_version, _ram_ranges(ram), panic_timeout, _event_numbers(sdei_critical), tracer)

@@ -65,6 +65,12 @@ AER_UNCOR = {4: "Data Link Protocol", 12: "Poisoned TLP", 13: "Flow Control Prot
 GHES_SEVERITY_NAMES = {0: "Informational", 1: "Corrected", 2: "Recoverable", 3: "Fatal"}   # by GHES severity
 
 
+def has_ghes_edac(arch: str) -> bool:
+    """Whether a machine of `arch` has ghes_edac by default: arm64 loads it; x86 only on allow-listed
+    platforms (and Debian builds it as a module, absent from the vm guests)."""
+    return arch == "arm64"
+
+
 def _s64(v: Optional[int]) -> Optional[int]:
     """rasdaemon binds u64 values with sqlite3_bind_int64: they are stored as signed."""
     if v is None:

@@ -94,20 +94,22 @@ def split_console(lines: List[str]) -> Dict:
 
 
 def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float = 0.0,
-                kernel_version=None, ram=None) -> Dict:
+                kernel_version=None, ram=None, ras: bool = False) -> Dict:
     """replay's log, split the same way: probe lines, then each event's lines including the polls
     that come due before the next event (in the guest they print while it waits), and after the
-    last event the `settle` seconds the guest waits before it stops."""
+    last event the `settle` seconds the guest waits before it stops. With `ras`, also the rasdaemon
+    rows and RAS trace lines the model writes ("rasdaemon", "trace")."""
     from ..replay import Simulation
     from ..replay.kernel import Panic
-    from ..fleet.rasdaemon import Writer
-    from ..replay.trace import TraceLog, tee
     sim = Simulation(hest, kernel, arch, keep=100000, kernel_version=kernel_version, ram=ram,
                      panic_timeout=-1)     # the guest boots with panic=-1
-    # Debian's x86 kernels have no ghes_edac in the guest: no mc_event (ghes_edac is a module there)
-    edac = arch != "x86_64"
-    tracer, trace = Writer(os.devnull, "0.6.8", ghes_edac=edac), TraceLog(ghes_edac=edac, kv=sim.kernel.kv)
-    sim.rec.tracer = tee(tracer, trace)
+    tracer = trace = None
+    if ras:
+        from ..fleet.rasdaemon import Writer, has_ghes_edac
+        from ..replay.trace import TraceLog, tee
+        edac = has_ghes_edac(arch)
+        tracer, trace = Writer(os.devnull, "0.6.8", ghes_edac=edac), TraceLog(ghes_edac=edac, kv=sim.kernel.kv)
+        sim.rec.tracer = tee(tracer, trace)
     log = sim.rec.log.items
 
     def texts(start):
@@ -128,7 +130,8 @@ def model_lines(hest: dict, events: list, kernel: str, arch: str, settle: float 
             out["events"][len(events) - 1] = out["events"].get(len(events) - 1, []) + texts(n)
     except Panic:
         out["events"][k] = texts(n)
-    out["rasdaemon"], out["trace"] = tracer.events(), trace.lines
+    if ras:
+        out["rasdaemon"], out["trace"] = tracer.events(), trace.lines
     return out
 
 
@@ -207,7 +210,7 @@ def run(hest: dict, events: list, kernel: Optional[str] = None, arch: str = "x86
         result["rasdaemon"] = _rasdaemon_result(outcome, rasdaemon_db)
     if do_compare:
         kv = model_version(k, outcome.lines)
-        model = model_lines(hest, events, model_kernel, arch, settle, kv, [(0, plan.ram)])
+        model = model_lines(hest, events, model_kernel, arch, settle, kv, [(0, plan.ram)], bool(rasdaemon_db))
         result["model"] = {"kernel": model_kernel, "kernel_version": str(kv), "boot": model["boot"],
                            "events": [{"event": kk, "lines": model["events"].get(kk, [])} for kk in range(len(events))]}
         result.update(compare(real, model, len(events), k.series or _series_of(result["kernel"]["booted"])))
